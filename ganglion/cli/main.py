@@ -1,0 +1,54 @@
+"""The `ganglion` command. User errors print one line and exit 2; nothing prints a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from ganglion.cli import ops, projects, server, settings_cmd
+from ganglion.cli import run as run_cmd
+from ganglion.cli.common import UserError
+from ganglion.client import GanglionError
+
+app = typer.Typer(
+    help="Ganglion: run, track, tune and automate ML experiments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(server.up)
+app.command()(server.down)
+app.command()(server.service)
+app.command()(server.migrate)
+app.command("run")(run_cmd.run)
+app.command("check")(run_cmd.check)
+app.add_typer(settings_cmd.app, name="config")
+app.add_typer(projects.app, name="project")
+app.add_typer(ops.app, name="ops")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except GanglionError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        return 2 if exc.is_client_error else 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

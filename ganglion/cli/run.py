@@ -1,0 +1,188 @@
+"""`ganglion run -f FILE` and `ganglion check -f FILE`."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import tarfile
+import tempfile
+import uuid as uuidlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ganglion.cli.common import (
+    UserError,
+    client,
+    echo,
+    follow_logs,
+    parse_params,
+    project_of,
+    remember_run,
+    warn,
+    watch_statuses,
+)
+from libs.common.spec import RunContext, SpecError, compile_operation, load_operation, parse_content
+
+FileOption = Annotated[
+    list[Path], typer.Option("--file", "-f", help="The polyaxonfile.", exists=False)
+]
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", "-P", help="name=value; repeatable.")
+]
+ALWAYS_IGNORED = (
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    ".ganglion",
+    ".ganglion-demo",
+    "*.pyc",
+    ".mypy_cache",
+    ".pytest_cache",
+)
+
+
+def _read(files: list[Path]) -> tuple[str, dict[str, Any]]:
+    if not files:
+        raise UserError("pass the polyaxonfile with -f FILE")
+    if len(files) > 1:
+        raise UserError("several -f files (presets) are not supported yet; pass one")
+    path = files[0]
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        return str(path), parse_content(path.read_text(), file=str(path))
+    except SpecError as exc:
+        raise UserError(str(exc)) from None
+
+
+def build_operation(files: list[Path], params: dict[str, str]) -> dict[str, Any]:
+    """What Polyaxon's CLI posts: the file as an operation, -P values as strings."""
+    file, data = _read(files)
+    kind = data.get("kind")
+    if kind == "component":
+        operation: dict[str, Any] = {"version": 1.1, "kind": "operation", "component": data}
+    elif kind == "operation":
+        operation = dict(data)
+    else:
+        raise UserError(f"{file}: kind: expected 'component' or 'operation', got {kind!r}")
+    if params:
+        operation["params"] = {
+            **(operation.get("params") or {}),
+            **{k: {"value": v} for k, v in params.items()},
+        }
+    return operation
+
+
+def _ignored(relative: str, patterns: list[str]) -> bool:
+    parts = relative.split("/")
+    return any(
+        fnmatch.fnmatch(relative, p) or any(fnmatch.fnmatch(part, p) for part in parts)
+        for p in patterns
+    )
+
+
+def _pack(folder: Path) -> tempfile.SpooledTemporaryFile[bytes]:
+    patterns = list(ALWAYS_IGNORED)
+    for name in (".ganglionignore", ".polyaxonignore"):
+        ignore = folder / name
+        if ignore.exists():
+            patterns += [
+                line.strip().rstrip("/")
+                for line in ignore.read_text().splitlines()
+                if line.strip() and not line.startswith("#")
+            ]
+    archive = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 - returned open
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder).as_posix()
+            if path.is_file() and not _ignored(relative, patterns):
+                tar.add(path, arcname=relative)
+    archive.seek(0)
+    return archive
+
+
+def run(
+    file: FileOption,
+    param: ParamOption = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Project to run in.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
+    tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    upload: Annotated[
+        bool, typer.Option("--upload", "-u", help="Upload this folder to the run's uploads/ first.")
+    ] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Follow statuses until the run is done.")
+    ] = False,
+    log: Annotated[
+        bool, typer.Option("--log", "-l", help="Stream the logs until the run is done.")
+    ] = False,
+) -> None:
+    """Submit a polyaxonfile as a new run."""
+    operation = build_operation(file, parse_params(param))
+    target = project_of(project)
+    with client() as api:
+        created = api.create_run(
+            target,
+            json.dumps(operation),
+            name=name,
+            description=description,
+            tags=[t for t in (tags or "").split(",") if t] or None,
+            managed_by="cli",
+            pending="upload" if upload else None,
+        )
+        uuid = created["uuid"]
+        remember_run(target, uuid)
+        if upload:
+            with _pack(Path.cwd()) as archive:
+                api.upload_artifact(
+                    created["settings"]["namespace"],
+                    target,
+                    uuid,
+                    archive,
+                    filename="uploads.tar.gz",
+                    path="uploads",
+                    untar=True,
+                )
+            api.approve_run(target, uuid)
+        echo(f"run {uuid} created in {target} ({created['status']})")
+        final = None
+        if log:
+            for line in follow_logs(api, target, uuid, follow=True):
+                echo(line)
+            final = api.get_run(target, uuid)["status"]
+        elif watch:
+            final = watch_statuses(api, target, uuid)
+    if final is not None and final != "succeeded":
+        warn(f"run {uuid} ended {final}")
+        raise typer.Exit(1)
+
+
+def check(file: FileOption, param: ParamOption = None) -> None:
+    """Validate and compile a polyaxonfile without submitting it; exit 2 on errors."""
+    operation = build_operation(file, parse_params(param))
+    path = str(file[0])
+    try:
+        compiled = compile_operation(
+            load_operation(operation, file=path),
+            RunContext(
+                uuid=uuidlib.uuid4(),
+                owner="default",
+                project="check",
+                username="check",
+                namespace="ganglion",
+                artifacts_root="/artifacts",
+            ),
+        )
+    except SpecError as exc:
+        for issue in exc.in_file(path).issues:
+            warn(str(issue))
+        raise typer.Exit(2) from None
+    kind = compiled.run.kind if compiled.run else "?"
+    echo(f"{path}: valid {kind} operation{f' {compiled.name!r}' if compiled.name else ''}")

@@ -1,0 +1,134 @@
+"""Every event Ganglion services exchange. docs/events.md is checked against this module.
+
+Subjects: `run:<uuid>`, `project:<owner>/<name>`, `token:<id>`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from libs.common.events.envelope import Event
+from libs.common.lifecycle import RunStatus
+
+
+class TokenCreated(Event):
+    """An API token now exists; services that authenticate clients keep its hash."""
+
+    NAME = "api.token.created"
+    token_id: UUID
+    username: str
+    token_hash: str
+
+
+class ProjectCreated(Event):
+    NAME = "api.project.created"
+    uuid: UUID
+    owner: str
+    name: str
+
+
+class ProjectDeleted(Event):
+    NAME = "api.project.deleted"
+    uuid: UUID
+    owner: str
+    name: str
+
+
+class RunCreated(Event):
+    """A run record exists (managed or tracking-only); tracking starts accepting its data."""
+
+    NAME = "api.run.created"
+    uuid: UUID
+    owner: str
+    project: str
+    name: str | None = None
+    kind: str | None = None
+    is_managed: bool
+    namespace: str
+    user: str
+    created_at: datetime
+
+
+class RunSubmitted(Event):
+    """A managed run is ready to execute: the scheduler queues it.
+
+    `submission` counts executions of the same run record (1, then +1 on each resume), so a
+    redelivered event is told apart from a new request.
+    """
+
+    NAME = "api.run.submitted"
+    uuid: UUID
+    owner: str
+    project: str
+    name: str | None = None
+    namespace: str
+    content: dict[str, Any]
+    queue: str | None = None
+    submission: int = 1
+
+
+class RunStopRequested(Event):
+    """Stop the run's execution; `submission` names which one, so a stop that overtakes its
+    submission leaves a tombstone that the submission then respects."""
+
+    NAME = "api.run.stop_requested"
+    uuid: UUID
+    reason: str | None = None
+    submission: int = 0
+
+
+class RunDeleted(Event):
+    """The run record is gone: stop what still runs, drop its data."""
+
+    NAME = "api.run.deleted"
+    uuid: UUID
+    owner: str
+    project: str
+
+
+class RunStatusChanged(Event):
+    """The canonical status stream: every status the api applies to a run, whatever proposed it."""
+
+    NAME = "api.run.status_changed"
+    uuid: UUID
+    owner: str
+    project: str
+    status: RunStatus
+    previous: RunStatus | None = None
+    reason: str | None = None
+    message: str | None = None
+    transitioned_at: datetime
+
+
+class SchedulerRunStatusChanged(Event):
+    """The scheduler applied a status to the execution of a run; the api mirrors it."""
+
+    NAME = "scheduler.run.status_changed"
+    uuid: UUID
+    status: RunStatus
+    previous: RunStatus | None = None
+    reason: str | None = None
+    message: str | None = None
+    transitioned_at: datetime
+    submission: int = 1
+
+
+CONTRACTS: tuple[type[Event], ...] = (
+    TokenCreated,
+    ProjectCreated,
+    ProjectDeleted,
+    RunCreated,
+    RunSubmitted,
+    RunStopRequested,
+    RunDeleted,
+    RunStatusChanged,
+    SchedulerRunStatusChanged,
+)
+
+BY_ROUTING_KEY: dict[str, type[Event]] = {c.routing_key(): c for c in CONTRACTS}
+
+
+def run_subject(uuid: UUID) -> str:
+    return f"run:{uuid}"

@@ -1,0 +1,102 @@
+"""The api's tables, in its own schema: users, tokens, projects, runs, plus outbox and inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from libs.common.inbox import inbox_table
+from libs.common.outbox import outbox_table
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: Timestamp, dict[str, Any]: Json, list[Any]: Json}
+
+
+class Installation(Base):
+    __tablename__ = "installation"
+    key: Mapped[UUID] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(150))
+    created_at: Mapped[datetime]
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(150))
+    name: Mapped[str] = mapped_column(String(150))
+    user: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    is_public: Mapped[bool] = mapped_column(default=False)
+    readme: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_project_created", "project_uuid", "created_at"),
+        Index("ix_runs_status", "status"),
+    )
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(150))
+    project_uuid: Mapped[UUID] = mapped_column(ForeignKey("projects.uuid", ondelete="CASCADE"))
+    project: Mapped[str] = mapped_column(String(150))
+    name: Mapped[str | None] = mapped_column(String(250))
+    description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    user: Mapped[str] = mapped_column(String(150))
+    kind: Mapped[str | None] = mapped_column(String(50))
+    runtime: Mapped[str | None] = mapped_column(String(50))
+    is_managed: Mapped[bool]
+    managed_by: Mapped[str | None] = mapped_column(String(20))
+    pending: Mapped[str | None] = mapped_column(String(20))
+    content: Mapped[str | None] = mapped_column(Text)
+    raw_content: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30))
+    status_conditions: Mapped[list[Any]] = mapped_column(default=list)
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    original: Mapped[dict[str, Any] | None]
+    pipeline: Mapped[dict[str, Any] | None]
+    readme: Mapped[str | None] = mapped_column(Text)
+    submission: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    schedule_at: Mapped[datetime | None]
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)

@@ -1,0 +1,246 @@
+"""Runs: create (compile on submit), update, stop, approve, delete. Each change and its events
+are written in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.events.contracts import (
+    RunCreated,
+    RunDeleted,
+    RunStopRequested,
+    RunSubmitted,
+    run_subject,
+)
+from libs.common.http import ApiError
+from libs.common.ids import new_id, utcnow
+from libs.common.lifecycle import DONE, SAFE_STOP, RunStatus, Timeline
+from libs.common.outbox import Outbox
+from libs.common.spec import (
+    EXECUTABLE_KINDS,
+    CompiledOperation,
+    RunContext,
+    SpecError,
+    compile_operation,
+    load_content,
+)
+from services.api.db.tables import Project, Run, User
+from services.api.domain.status import set_run_status, store_timeline
+from services.api.settings import ApiSettings
+
+# Who drives a run kind that no runner executes directly; until that service exists such runs
+# wait, compiled, with this as the reason.
+_CONTROLLERS = {"dag": "pipelines", "matrix": "optimizer", "schedule": "ci"}
+
+
+@dataclass
+class RunRequest:
+    content: str | None = None
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    is_managed: bool = True
+    managed_by: str | None = None
+    meta_info: dict[str, Any] = field(default_factory=dict)
+    pending: str | None = None
+
+
+def _compile(
+    settings: ApiSettings, project: Project, user: User, run_uuid: Any, request: RunRequest
+) -> CompiledOperation:
+    if not request.content or not request.content.strip():
+        raise ApiError(
+            422,
+            "a managed run needs content: the operation as YAML or JSON",
+            loc=("body", "content"),
+            type="missing",
+        )
+    try:
+        operation = load_content(request.content)
+        context = RunContext(
+            uuid=run_uuid,
+            owner=project.owner,
+            project=project.name,
+            project_uuid=project.uuid,
+            username=user.username,
+            namespace=settings.namespace,
+            artifacts_root=str(settings.resolved_artifacts_root),
+            name=request.name
+            or operation.name
+            or (operation.component.name if operation.component else None),
+        )
+        return compile_operation(operation, context)
+    except SpecError as exc:
+        raise ApiError.many(
+            422, [(("body", "content", i.loc), i.msg, "spec") for i in exc.issues]
+        ) from None
+
+
+def _controller_of(compiled: CompiledOperation) -> str | None:
+    if compiled.matrix is not None:
+        return "matrix"
+    if compiled.schedule is not None:
+        return "schedule"
+    kind = compiled.run.kind if compiled.run else None
+    return None if kind in EXECUTABLE_KINDS else kind
+
+
+async def create_run(
+    session: AsyncSession,
+    outbox: Outbox,
+    settings: ApiSettings,
+    project: Project,
+    user: User,
+    request: RunRequest,
+) -> Run:
+    uuid = new_id()
+    now = utcnow()
+    compiled = _compile(settings, project, user, uuid, request) if request.is_managed else None
+    inputs: dict[str, Any] = {}
+    if compiled is not None:
+        names = {io.name for io in compiled.inputs or []}
+        inputs = {n: p.value for n, p in (compiled.params or {}).items() if n in names}
+    run = Run(
+        uuid=uuid,
+        owner=project.owner,
+        project_uuid=project.uuid,
+        project=project.name,
+        name=request.name or (compiled.name if compiled else None),
+        description=request.description or (compiled.description if compiled else None),
+        tags=request.tags or (compiled.tags if compiled and compiled.tags else []),
+        user=user.username,
+        kind=compiled.run.kind if compiled and compiled.run else None,
+        runtime=compiled.run.kind if compiled and compiled.run else None,
+        is_managed=request.is_managed,
+        managed_by=request.managed_by or ("agent" if request.is_managed else "user"),
+        pending=request.pending,
+        content=json.dumps(compiled.dump()) if compiled else None,
+        raw_content=request.content,
+        inputs=inputs,
+        outputs={},
+        meta_info=request.meta_info,
+        settings={"namespace": settings.namespace},
+        original=None,
+        pipeline=None,
+        submission=0,
+        created_at=now,
+        updated_at=now,
+    )
+    store_timeline(run, Timeline.start(now, reason="ApiServer", message="Run is created"))
+    session.add(run)
+    await session.flush()
+    await outbox.emit(
+        session,
+        RunCreated(
+            uuid=uuid,
+            owner=run.owner,
+            project=run.project,
+            name=run.name,
+            kind=run.kind,
+            is_managed=run.is_managed,
+            namespace=settings.namespace,
+            user=run.user,
+            created_at=now,
+        ),
+        subject=run_subject(uuid),
+    )
+    if compiled is not None:
+        await set_run_status(
+            session, outbox, run, RunStatus.COMPILED, reason="Compiler", message="Spec is compiled"
+        )
+        if compiled.is_approved is False and run.pending is None:
+            run.pending = "approval"
+        if run.pending is None:
+            await submit(session, outbox, settings, run)
+    return run
+
+
+async def submit(session: AsyncSession, outbox: Outbox, settings: ApiSettings, run: Run) -> None:
+    """Hand a compiled run to whoever executes its kind."""
+    content: dict[str, Any] = json.loads(run.content or "{}")
+    compiled = CompiledOperation.model_validate(content)
+    controller = _controller_of(compiled)
+    if controller is not None:
+        service = _CONTROLLERS.get(controller, "a controller")
+        await set_run_status(
+            session,
+            outbox,
+            run,
+            RunStatus.COMPILED,
+            reason="NoController",
+            message=(
+                f"{controller} runs are driven by the {service} service, "
+                "which this installation does not run yet"
+            ),
+        )
+        return
+    run.submission += 1
+    await outbox.emit(
+        session,
+        RunSubmitted(
+            uuid=run.uuid,
+            owner=run.owner,
+            project=run.project,
+            name=run.name,
+            namespace=settings.namespace,
+            content=content,
+            queue=compiled.queue,
+            submission=run.submission,
+        ),
+        subject=run_subject(run.uuid),
+    )
+
+
+async def stop_run(
+    session: AsyncSession, outbox: Outbox, run: Run, *, message: str = "Stopped by the user"
+) -> None:
+    """Stop now what has not started; ask the scheduler to stop what has."""
+    status = RunStatus(run.status)
+    if status in DONE:
+        return
+    direct = not run.is_managed or status in SAFE_STOP or status == RunStatus.RETRYING
+    target = RunStatus.STOPPED if direct else RunStatus.STOPPING
+    await set_run_status(session, outbox, run, target, reason="StopRequested", message=message)
+    if run.is_managed:
+        # Even a run stopped here may already sit in the scheduler's queue.
+        await outbox.emit(
+            session,
+            RunStopRequested(uuid=run.uuid, reason=message, submission=run.submission),
+            subject=run_subject(run.uuid),
+        )
+
+
+async def approve_run(
+    session: AsyncSession, outbox: Outbox, settings: ApiSettings, run: Run
+) -> None:
+    if run.pending is None:
+        return
+    run.pending = None
+    run.updated_at = utcnow()
+    if run.is_managed and run.status == RunStatus.COMPILED:
+        await submit(session, outbox, settings, run)
+
+
+async def delete_run(session: AsyncSession, outbox: Outbox, run: Run) -> None:
+    await outbox.emit(
+        session,
+        RunDeleted(uuid=run.uuid, owner=run.owner, project=run.project),
+        subject=run_subject(run.uuid),
+    )
+    await session.delete(run)
+
+
+def update_run(run: Run, changes: dict[str, Any], *, merge: bool) -> None:
+    """PATCH semantics: with `merge`, dicts are merged key by key and tags are added."""
+    for key, value in changes.items():
+        if key in {"inputs", "outputs", "meta_info"} and merge and isinstance(value, dict):
+            setattr(run, key, {**(getattr(run, key) or {}), **value})
+        elif key == "tags" and merge and value is not None:
+            run.tags = list(dict.fromkeys([*(run.tags or []), *value]))
+        else:
+            setattr(run, key, value)
+    run.updated_at = utcnow()

@@ -1,0 +1,87 @@
+"""The scheduler service: queues submitted runs, claims them and runs them on a runner."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from libs.common.auth import remember_token
+from libs.common.bus.base import Bus
+from libs.common.coordination import Coordinator
+from libs.common.health import health_router
+from libs.common.http import install_error_handlers
+from libs.common.ids import new_id
+from libs.common.runtime import open_runtime
+from services.scheduler.api import executions
+from services.scheduler.consumers.runs import enqueue_submitted, run_deleted, stop_requested
+from services.scheduler.db.tables import inbox, known_tokens, outbox
+from services.scheduler.loops.dispatcher import Dispatcher
+from services.scheduler.loops.monitor import Monitor
+from services.scheduler.runners.base import Runner
+from services.scheduler.runners.local import LocalRunner
+from services.scheduler.settings import SchedulerSettings
+
+MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+
+
+def make_runner(settings: SchedulerSettings) -> Runner:
+    return LocalRunner(settings.resolved_runner_state_dir)
+
+
+def create_app(
+    settings: SchedulerSettings | None = None,
+    *,
+    bus: Bus | None = None,
+    coordinator: Coordinator | None = None,
+) -> FastAPI:
+    settings = settings or SchedulerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            runtime = await open_runtime(
+                stack,
+                settings,
+                migrations=MIGRATIONS,
+                outbox_table=outbox,
+                inbox_table=inbox,
+                bus=bus,
+                coordinator=coordinator,
+            )
+            runner = make_runner(settings)
+            stack.push_async_callback(runner.close)
+            replica = f"{socket.gethostname()}:{os.getpid()}:{new_id().hex[-6:]}"
+            dispatcher = Dispatcher(runtime, settings, runner, replica)
+            monitor = Monitor(runtime, settings, runner, dispatcher)
+            # Whatever commits an event (a new queued run, a stop) may give both loops work.
+            runtime.db.on_commit(dispatcher.wake)
+            runtime.db.on_commit(monitor.wake)
+            runner.on_change(monitor.wake)
+            runtime.extras.update(dispatcher=dispatcher, monitor=monitor, runner=runner)
+            await runtime.consume("enqueue_submitted", enqueue_submitted(runtime.outbox))
+            await runtime.consume("stop_requested", stop_requested(runtime.outbox))
+            await runtime.consume("run_deleted", run_deleted(runtime.outbox))
+            await runtime.consume("token_created", remember_token(known_tokens))
+            await runtime.run_in_background(dispatcher.run(), "dispatcher")
+            await runtime.run_in_background(monitor.run(), "monitor")
+            app.state.runtime = runtime
+            yield
+
+    app = FastAPI(
+        title="Ganglion scheduler",
+        description="Queues and runs Ganglion's runs.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router())
+    app.include_router(executions.router)
+    return app
+
+
+Settings = SchedulerSettings
+"""This service's settings class, for tools that handle every service alike."""

@@ -1,0 +1,126 @@
+"""Applying statuses to executions through the shared transition table; every accepted
+transition is published as `scheduler.run.status_changed` for the api to mirror."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from libs.common.events.contracts import SchedulerRunStatusChanged, run_subject
+from libs.common.ids import as_utc, utcnow
+from libs.common.lifecycle import Change, RunStatus, StatusCondition, Timeline, set_status
+from libs.common.outbox import Outbox
+from services.scheduler.db.tables import Execution
+
+log = logging.getLogger(__name__)
+
+
+def timeline_of(execution: Execution) -> Timeline:
+    return Timeline(
+        status=RunStatus(execution.status),
+        created_at=as_utc(execution.created_at),
+        conditions=tuple(StatusCondition.model_validate(c) for c in execution.status_conditions),
+        started_at=as_utc(execution.started_at) if execution.started_at else None,
+        finished_at=as_utc(execution.finished_at) if execution.finished_at else None,
+    )
+
+
+async def set_execution_status(
+    session: AsyncSession,
+    outbox: Outbox,
+    execution: Execution,
+    status: RunStatus,
+    *,
+    reason: str,
+    message: str | None = None,
+    at: datetime | None = None,
+) -> Change:
+    at = at or utcnow()
+    change = set_status(timeline_of(execution), status, at=at, reason=reason, message=message)
+    if not change.decision.accepted:
+        log.info(
+            "run %s: refused %s -> %s: %s",
+            execution.uuid,
+            execution.status,
+            status,
+            change.decision.reason,
+        )
+        return change
+    timeline = change.timeline
+    execution.status = timeline.status.value
+    execution.status_conditions = [c.model_dump(mode="json") for c in timeline.conditions]
+    execution.started_at = timeline.started_at
+    execution.finished_at = timeline.finished_at
+    execution.updated_at = utcnow()
+    if change.decision.outcome == "transition":
+        await outbox.emit(
+            session,
+            SchedulerRunStatusChanged(
+                uuid=execution.uuid,
+                status=status,
+                previous=change.previous,
+                reason=reason,
+                message=message,
+                transitioned_at=at,
+                submission=execution.submission,
+            ),
+            subject=run_subject(execution.uuid),
+        )
+    return change
+
+
+async def claim(
+    session: AsyncSession,
+    outbox: Outbox,
+    execution: Execution,
+    *,
+    by: str,
+    at: datetime | None = None,
+) -> bool:
+    """queued -> scheduled as a compare-and-set: of two replicas claiming one run, one wins."""
+    at = at or utcnow()
+    change = set_status(
+        timeline_of(execution),
+        RunStatus.SCHEDULED,
+        at=at,
+        reason="Scheduler",
+        message=f"claimed by {by}",
+    )
+    if change.decision.outcome != "transition":
+        return False
+    conditions = [c.model_dump(mode="json") for c in change.timeline.conditions]
+    values = {
+        "status": RunStatus.SCHEDULED.value,
+        "status_conditions": conditions,
+        "claimed_by": by,
+        "claimed_at": at,
+        "updated_at": at,
+    }
+    result = await session.execute(
+        update(Execution)
+        .where(Execution.uuid == execution.uuid, Execution.status == RunStatus.QUEUED.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    for key, value in values.items():
+        set_committed_value(execution, key, value)
+    await outbox.emit(
+        session,
+        SchedulerRunStatusChanged(
+            uuid=execution.uuid,
+            status=RunStatus.SCHEDULED,
+            previous=RunStatus.QUEUED,
+            reason="Scheduler",
+            message=f"claimed by {by}",
+            transitioned_at=at,
+            submission=execution.submission,
+        ),
+        subject=run_subject(execution.uuid),
+    )
+    return True

@@ -1,0 +1,121 @@
+"""The decision loop: claim queued runs up to the queue's limit and start them on the runner.
+
+One replica decides at a time (a coordinator lock, so limits hold across replicas); each claim
+is a compare-and-set, so even without the lock no run starts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from libs.common.lifecycle import ACTIVE, RunStatus
+from libs.common.loops import Loop
+from libs.common.runtime import Runtime
+from services.scheduler.db import queries
+from services.scheduler.domain.decisions import Waiting, choose
+from services.scheduler.domain.launch import NotExecutable, launch_of
+from services.scheduler.domain.status import claim, set_execution_status
+from services.scheduler.runners.base import Runner
+from services.scheduler.settings import SchedulerSettings
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher(Loop):
+    name = "dispatcher"
+
+    def __init__(
+        self, runtime: Runtime, settings: SchedulerSettings, runner: Runner, replica: str
+    ) -> None:
+        super().__init__(settings.poll_interval)
+        self.runtime = runtime
+        self.settings = settings
+        self.runner = runner
+        self.replica = replica
+        self.starting: set[UUID] = set()
+        """Runs this replica claimed and is starting: the monitor leaves them alone."""
+
+    async def run_once(self) -> None:
+        async with self.runtime.coordinator.hold("scheduler:dispatch", ttl=60) as held:
+            if held:
+                for uuid in await self._claim():
+                    await self._start(uuid)
+
+    async def _claim(self) -> list[UUID]:
+        db, outbox = self.runtime.db, self.runtime.outbox
+        claimed: list[UUID] = []
+        async with db.session() as session, session.begin():
+            active = await queries.count_in(session, ACTIVE)
+            free = self.settings.concurrency - active
+            if free <= 0:
+                return []
+            candidates = await queries.waiting(session, limit=free * 2)
+            picks = choose(
+                [Waiting(c.uuid, c.queued_at or c.created_at) for c in candidates],
+                active=active,
+                concurrency=self.settings.concurrency,
+            )
+            by_uuid = {c.uuid: c for c in candidates}
+            for uuid in picks:
+                if await claim(session, outbox, by_uuid[uuid], by=self.replica):
+                    claimed.append(uuid)
+        self.starting.update(claimed)
+        return claimed
+
+    async def _start(self, uuid: UUID) -> None:
+        db, outbox = self.runtime.db, self.runtime.outbox
+        try:
+            async with db.session() as session, session.begin():
+                execution = await queries.get_execution(session, uuid, lock=True)
+                if execution is None or execution.status != RunStatus.SCHEDULED.value:
+                    return
+                try:
+                    launch = launch_of(execution, self.settings)
+                except NotExecutable as exc:
+                    await set_execution_status(
+                        session,
+                        outbox,
+                        execution,
+                        RunStatus.FAILED,
+                        reason="NotExecutable",
+                        message=str(exc),
+                    )
+                    return
+            try:
+                handle = await self.runner.start(launch)
+            except Exception as exc:
+                log.exception("run %s: the runner could not start it", uuid)
+                async with db.session() as session, session.begin():
+                    execution = await queries.get_execution(session, uuid, lock=True)
+                    if execution is not None:
+                        await set_execution_status(
+                            session,
+                            outbox,
+                            execution,
+                            RunStatus.FAILED,
+                            reason="RunnerError",
+                            message=repr(exc),
+                        )
+                return
+            async with db.session() as session, session.begin():
+                execution = await queries.get_execution(session, uuid, lock=True)
+                if execution is None:
+                    await self.runner.stop(handle, force=True)
+                    return
+                execution.handle = handle
+                execution.runner = self.runner.kind
+                if execution.status == RunStatus.SCHEDULED.value:
+                    await set_execution_status(
+                        session,
+                        outbox,
+                        execution,
+                        RunStatus.STARTING,
+                        reason="Runner",
+                        message=f"started by the {self.runner.kind} runner",
+                    )
+                else:
+                    # A stop arrived while it was starting: the monitor ends it.
+                    execution.stop_requested = True
+        finally:
+            self.starting.discard(uuid)

@@ -1,0 +1,1 @@
+"""Where runs execute, behind one interface."""

@@ -1,0 +1,177 @@
+"""The local process runner: each run is a process on this machine, supervised by a small shim
+(`local_shim.py`) in a session of its own. The image is recorded, not pulled; resources are
+recorded, not enforced. Logs go to the run's folder in the artifact store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from libs.common.artifacts import LOGS, OUTPUTS
+from libs.common.logs import LogLine
+from services.scheduler.runners.base import Handle, Launch, Observation, Runner, State
+
+SHIM = Path(__file__).with_name("local_shim.py")
+LOG_FILE = "main.jsonl"
+
+
+def _boot_ticks(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot), to tell it from a later process with its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # exited, not yet reaped: as good as gone
+        return None
+    return int(fields[19])
+
+
+def _alive(handle: Handle) -> bool:
+    ticks = _boot_ticks(int(handle["pid"]))
+    return ticks is not None and ticks == handle.get("boot_ticks")
+
+
+def _job_environment(launch: Launch) -> dict[str, str]:
+    # The scheduler's own GANGLION_* settings (database URLs, ...) are not the run's business.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GANGLION_")}
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # Runs find the Python environment Ganglion runs in first, SDK included.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(launch.env)
+    return env
+
+
+class LocalRunner(Runner):
+    kind = "local"
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__()
+        self.state_dir = state_dir
+        self._waiters: set[asyncio.Task[None]] = set()
+
+    def _prepare(self, launch: Launch) -> tuple[Path, Path, Path, int]:
+        folder = self.state_dir / launch.run_uuid.hex
+        if folder.exists():  # a previous submission of the same run
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        artifacts = Path(launch.artifacts_path)
+        for sub in (LOGS, OUTPUTS):
+            (artifacts / sub).mkdir(parents=True, exist_ok=True)
+        cwd = Path(launch.working_dir) if launch.working_dir else artifacts
+        if cwd.is_relative_to(artifacts):
+            cwd.mkdir(parents=True, exist_ok=True)
+        shim_log = os.open(folder / "shim.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return folder, artifacts / LOGS / LOG_FILE, cwd, shim_log
+
+    async def start(self, launch: Launch) -> Handle:
+        folder, log_file, cwd, shim_log = await asyncio.to_thread(self._prepare, launch)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-I",
+                "-S",
+                str(SHIM),
+                "--state",
+                str(folder),
+                "--log",
+                str(log_file),
+                "--cwd",
+                str(cwd),
+                "--container",
+                "main",
+                "--",
+                *launch.command,
+                env=_job_environment(launch),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=shim_log,
+                start_new_session=True,
+            )
+        finally:
+            os.close(shim_log)
+        handle: Handle = {
+            "runner": self.kind,
+            "run_uuid": launch.run_uuid.hex,
+            "pid": process.pid,
+            "boot_ticks": _boot_ticks(process.pid),
+            "state_dir": str(folder),
+            "log_file": str(log_file),
+            "working_dir": str(cwd),
+            "command": launch.command,
+            "image": launch.image,
+            "resources": launch.resources,
+        }
+        await asyncio.to_thread((folder / "handle.json").write_text, json.dumps(handle))
+        waiter = asyncio.create_task(
+            self._reap(process), name=f"local-runner:{launch.run_uuid.hex}"
+        )
+        self._waiters.add(waiter)
+        waiter.add_done_callback(self._waiters.discard)
+        return handle
+
+    async def _reap(self, process: asyncio.subprocess.Process) -> None:
+        await process.wait()
+        self._changed()
+
+    async def status(self, handle: Handle) -> Observation:
+        return await asyncio.to_thread(self._observe, handle)
+
+    @staticmethod
+    def _observe(handle: Handle) -> Observation:
+        folder = Path(handle["state_dir"])
+        try:
+            result: dict[str, Any] = json.loads((folder / "exit.json").read_text())
+        except FileNotFoundError:
+            pass
+        else:
+            started = (folder / "started.json").exists()
+            return Observation(State.EXITED, int(result["exit_code"]), result.get("error"), started)
+        if _alive(handle):
+            started = (folder / "started.json").exists()
+            return Observation(State.RUNNING if started else State.PENDING, started=started)
+        # The shim writes exit.json before it exits: dead without one means it was killed.
+        return Observation(
+            State.GONE, message="the run's process ended without reporting an exit code"
+        )
+
+    async def stop(self, handle: Handle, *, force: bool = False) -> None:
+        if not await asyncio.to_thread(_alive, handle):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(handle["pid"]), signal.SIGKILL if force else signal.SIGTERM)
+
+    async def logs(self, handle: Handle) -> AsyncIterator[LogLine]:
+        path = Path(handle["log_file"])
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        except FileNotFoundError:
+            return
+        for line in text.splitlines():
+            if line.strip():
+                yield LogLine.model_validate_json(line)
+
+    async def list_active(self) -> list[Handle]:
+        def scan() -> list[Handle]:
+            handles = []
+            for path in self.state_dir.glob("*/handle.json"):
+                handle = json.loads(path.read_text())
+                if self._observe(handle).state in (State.PENDING, State.RUNNING):
+                    handles.append(handle)
+            return handles
+
+        return await asyncio.to_thread(scan)
+
+    async def close(self) -> None:
+        # Runs outlive the scheduler; only stop waiting for them.
+        for waiter in list(self._waiters):
+            waiter.cancel()
+        await asyncio.gather(*self._waiters, return_exceptions=True)

@@ -1,0 +1,100 @@
+"""Typed dependencies for tracking's routes: the caller, the store, and the run a path names."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, cast
+from uuid import UUID
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.guards import token_guard
+from libs.common.health import runtime_of
+from libs.common.http import ApiError
+from libs.common.runtime import Runtime
+from services.tracking.db.tables import known_tokens
+from services.tracking.domain.runs import check_run
+from services.tracking.domain.store import LocalArtifactStore
+from services.tracking.settings import TrackingSettings
+
+Caller = Annotated[str, Depends(token_guard(known_tokens))]
+
+
+def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(runtime: RuntimeDep) -> TrackingSettings:
+    return cast(TrackingSettings, runtime.settings)
+
+
+SettingsDep = Annotated[TrackingSettings, Depends(get_settings)]
+
+
+def get_store(runtime: RuntimeDep) -> LocalArtifactStore:
+    return cast(LocalArtifactStore, runtime.extras["store"])
+
+
+StoreDep = Annotated[LocalArtifactStore, Depends(get_store)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class RunRef:
+    namespace: str
+    owner: str
+    project: str
+    uuid: UUID
+
+
+def _uuid(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise ApiError(
+            422, f"{raw!r} is not a run uuid", loc=("path", "uuid"), type="uuid_parsing"
+        ) from None
+
+
+async def readable_run(
+    _: Caller,
+    runtime: RuntimeDep,
+    namespace: Annotated[str, Path()],
+    owner: Annotated[str, Path()],
+    project: Annotated[str, Path()],
+    uuid: Annotated[str, Path()],
+) -> RunRef:
+    ref = RunRef(namespace, owner, project, _uuid(uuid))
+    async with runtime.db.session() as session:
+        await check_run(session, namespace, owner, project, ref.uuid, write=False)
+    return ref
+
+
+async def writable_run(
+    _: Caller,
+    runtime: RuntimeDep,
+    namespace: Annotated[str, Path()],
+    owner: Annotated[str, Path()],
+    project: Annotated[str, Path()],
+    uuid: Annotated[str, Path()],
+) -> RunRef:
+    ref = RunRef(namespace, owner, project, _uuid(uuid))
+    async with runtime.db.session() as session:
+        await check_run(session, namespace, owner, project, ref.uuid, write=True)
+    return ref
+
+
+ReadableRun = Annotated[RunRef, Depends(readable_run)]
+WritableRun = Annotated[RunRef, Depends(writable_run)]
