@@ -5,7 +5,8 @@ their transport and storage differ."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,33 +32,24 @@ class EmbeddedOptions:
     concurrency: int = 4
 
 
-class EmbeddedApp:
-    """Routes `/streams/` to tracking, `/scheduler/` to the scheduler, the rest to the api."""
+class PathRouter:
+    """One ASGI app over the services' own apps: `/streams/` goes to tracking, `/scheduler/` to
+    the scheduler, everything else to the api. Its lifespan runs theirs, in order, after
+    entering `shared` (the in-process bus, when there is one)."""
 
-    def __init__(self, options: EmbeddedOptions) -> None:
-        self.options = options
-        self.bus = InMemoryBus()
-        self.coordinator = LocalCoordinator()
-        home, token, url = options.home, SecretStr(options.token), options.public_url
-        bus, coordinator = self.bus, self.coordinator
-        self.api = create_api(
-            ApiSettings(home=home, token=token, mode="embedded", public_url=url),
-            bus=bus,
-            coordinator=coordinator,
-        )
-        self.tracking = create_tracking(
-            TrackingSettings(home=home, token=token), bus=bus, coordinator=coordinator
-        )
-        self.scheduler = create_scheduler(
-            SchedulerSettings(
-                home=home, token=token, run_api_url=url, concurrency=options.concurrency
-            ),
-            bus=bus,
-            coordinator=coordinator,
-        )
+    def __init__(
+        self,
+        api: FastAPI,
+        tracking: FastAPI,
+        scheduler: FastAPI,
+        *,
+        shared: tuple[AbstractAsyncContextManager[object], ...] = (),
+    ) -> None:
+        self.api, self.tracking, self.scheduler = api, tracking, scheduler
+        self.shared = shared
         self._routes: list[tuple[str, FastAPI]] = [
-            ("/streams/", self.tracking),
-            ("/scheduler/", self.scheduler),
+            ("/streams/", tracking),
+            ("/scheduler/", scheduler),
         ]
 
     def _app_for(self, path: str) -> FastAPI:
@@ -72,18 +64,44 @@ class EmbeddedApp:
             return
         await self._app_for(scope.get("path", ""))(scope, receive, send)
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        await receive()  # lifespan.startup
-        stack = AsyncExitStack()
-        try:
-            await stack.enter_async_context(self.bus)
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for context in self.shared:
+                await stack.enter_async_context(context)
             for app in (self.api, self.tracking, self.scheduler):
                 await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        context = self.lifespan()
+        try:
+            await context.__aenter__()
         except BaseException as exc:
-            await stack.aclose()
             await send({"type": "lifespan.startup.failed", "message": repr(exc)})
             return
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
-        await stack.aclose()
+        await context.__aexit__(None, None, None)
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def embedded_app(options: EmbeddedOptions) -> PathRouter:
+    """Every service in one process, sharing an in-process bus and coordinator."""
+    bus, coordinator = InMemoryBus(), LocalCoordinator()
+    home, token, url = options.home, SecretStr(options.token), options.public_url
+    api = create_api(
+        ApiSettings(home=home, token=token, mode="embedded", public_url=url),
+        bus=bus,
+        coordinator=coordinator,
+    )
+    tracking = create_tracking(
+        TrackingSettings(home=home, token=token), bus=bus, coordinator=coordinator
+    )
+    scheduler = create_scheduler(
+        SchedulerSettings(home=home, token=token, run_api_url=url, concurrency=options.concurrency),
+        bus=bus,
+        coordinator=coordinator,
+    )
+    return PathRouter(api, tracking, scheduler, shared=(bus,))

@@ -87,11 +87,10 @@ def up(
     if detach:
         _detach(folder, host, port, concurrency, url)
         return
-    from ganglion.embedded import EmbeddedApp, EmbeddedOptions
+    # Imported here: the other commands do not need every service loaded.
+    from ganglion.embedded import EmbeddedOptions, embedded_app
 
-    app = EmbeddedApp(
-        EmbeddedOptions(home=folder, token=token, public_url=url, concurrency=concurrency)
-    )
+    app = embedded_app(EmbeddedOptions(folder, token, url, concurrency))
     echo(f"Ganglion is starting at {url}\n  token: {token}\n  home:  {folder}")
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
 

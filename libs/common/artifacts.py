@@ -12,4 +12,5 @@ UPLOADS = "uploads"
 
 
 def run_path(root: str, project: str, uuid: UUID | str) -> PurePosixPath:
-    return PurePosixPath(root) / project / str(uuid)
+    # Hex, as Polyaxon writes run uuids everywhere.
+    return PurePosixPath(root) / project / UUID(str(uuid)).hex

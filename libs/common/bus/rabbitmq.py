@@ -68,11 +68,16 @@ class RabbitMQBus(Bus):
         keys += [k for b in self.topology.values() for k in b.routing_keys]
         return {k.split(".", 1)[0] for k in keys}
 
-    async def start(self) -> None:
+    async def connect(self) -> None:
+        """Connect without declaring anything (enough to delete the topology)."""
         self._connection = await aio_pika.connect_robust(
             self.url, client_properties={"connection_name": self.connection_name}
         )
         self._channel = await self._connection.channel(publisher_confirms=True)
+
+    async def start(self) -> None:
+        await self.connect()
+        assert self._channel is not None
         await self._declare(self._channel)
 
     async def _declare(self, channel: AbstractChannel) -> None:
@@ -241,9 +246,11 @@ class RabbitMQBus(Bus):
         return letters
 
     async def check(self) -> None:
-        if self._connection is None or self._connection.is_closed:
+        connection = self._connection
+        if connection is None or connection.is_closed:
             raise RuntimeError("not connected to RabbitMQ")
-        if not self._connection.connected.is_set():
+        transport = connection.transport
+        if not connection.connected.is_set() or transport is None or transport.connection.is_closed:
             raise RuntimeError("reconnecting to RabbitMQ")
 
     async def delete_topology(self) -> None:
