@@ -35,10 +35,18 @@ class BusOptions:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    envelope: Envelope
+    body: bytes
+    """The message as it arrived, decodable or not."""
     queue: str
     error: str
     deliveries: int
+
+    @property
+    def envelope(self) -> Envelope | None:
+        try:
+            return Envelope.from_bytes(self.body)
+        except ValueError:
+            return None
 
 
 class Bus(ABC):

@@ -89,7 +89,7 @@ class InMemoryBus(Bus):
                     "%s gave up on %s after %d deliveries: %r", name, envelope.id, delivery, exc
                 )
                 self._dead.setdefault(name, []).append(
-                    DeadLetter(envelope, name, repr(exc), delivery)
+                    DeadLetter(data, name, repr(exc), delivery)
                 )
                 return
             log.warning(

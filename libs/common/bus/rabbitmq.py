@@ -235,7 +235,7 @@ class RabbitMQBus(Bus):
                 deliveries = message.headers.get(_DELIVERIES_HEADER, 0)
                 letters.append(
                     DeadLetter(
-                        envelope=Envelope.from_bytes(message.body),
+                        body=message.body,
                         queue=queue,
                         error=_text(message.headers.get(_ERROR_HEADER)) or "",
                         deliveries=deliveries if isinstance(deliveries, int) else 0,
