@@ -19,7 +19,15 @@ from pydantic import SecretStr
 from libs.common.bus.base import BusOptions
 from libs.common.bus.rabbitmq import RabbitMQBus
 from libs.common.settings import ServiceSettings
-from tests.support.infra import PG_HOST, PG_PORT, PG_USER, RABBITMQ_URL, REDIS_URL, pg_url, unreachable
+from tests.support.infra import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    RABBITMQ_URL,
+    REDIS_URL,
+    pg_url,
+    unreachable,
+)
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Token {TOKEN}"}
@@ -34,7 +42,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    connection = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres"
+    )
     try:
         await connection.execute(sql)
     finally:
@@ -83,7 +93,12 @@ class Infra:
         if backend == "postgres":
             schema = f"{cls.SERVICE}_{self.prefix}"
             self.schemas.add(schema)
-            values.update(database_url=self.pg, database_schema=schema, rabbitmq_url=self.rabbitmq_url, redis_url=self.redis_url)
+            values.update(
+                database_url=self.pg,
+                database_schema=schema,
+                rabbitmq_url=self.rabbitmq_url,
+                redis_url=self.redis_url,
+            )
         values.update(overrides)
         return cls(**values)
 
@@ -110,7 +125,9 @@ async def infra(pg_database: str, tmp_path: Path) -> AsyncIterator[Infra]:
     yield slice_
     # Bounded, so a cleanup that blocks (say, on a lock a leaked connection holds) says so.
     for schema in slice_.schemas:
-        await asyncio.wait_for(_admin_on(pg_database, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'), 20)
+        await asyncio.wait_for(
+            _admin_on(pg_database, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'), 20
+        )
     await asyncio.wait_for(_delete_topology(slice_.prefix), 20)
 
 

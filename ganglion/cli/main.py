@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from ganglion.cli import ops, projects, server, settings_cmd
@@ -30,15 +29,11 @@ app.add_typer(ops.app, name="ops")
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        return 1
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        # Standalone: typer reports usage errors (exit code 2) and turns Exit into SystemExit.
+        app(args=argv, prog_name="ganglion")
+    except SystemExit as exit_:
+        code = exit_.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2

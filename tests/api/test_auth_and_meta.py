@@ -20,7 +20,9 @@ from tests.support.apps import serve
         ({"Authorization": "Token wrong-token-value"}, "invalid token"),
     ],
 )
-async def test_routes_need_a_valid_token(api: httpx.AsyncClient, headers: dict[str, str], message: str) -> None:
+async def test_routes_need_a_valid_token(
+    api: httpx.AsyncClient, headers: dict[str, str], message: str
+) -> None:
     for path in ("/api/v1/users", "/api/v1/default/projects/list", "/api/v1/installation"):
         response = await api.get(path, headers={"Authorization": ""} | headers)
         assert response.status_code == 401
@@ -31,7 +33,9 @@ async def test_routes_need_a_valid_token(api: httpx.AsyncClient, headers: dict[s
 
 async def test_bearer_is_accepted(api: httpx.AsyncClient) -> None:
     token = api.headers["Authorization"].split()[1]
-    assert (await api.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+    assert (
+        await api.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    ).status_code == 200
 
 
 async def test_health_needs_no_token(api: httpx.AsyncClient) -> None:
@@ -44,12 +48,20 @@ async def test_health_needs_no_token(api: httpx.AsyncClient) -> None:
 async def test_who_am_i_and_installation(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/v1/users")).json()["username"] == "admin"
     installation = (await api.get("/api/v1/installation")).json()
-    assert installation["dist"] == "ce" and len(installation["key"]) == 32 and installation["auth"] is True
+    assert (
+        installation["dist"] == "ce"
+        and len(installation["key"]) == 32
+        and installation["auth"] is True
+    )
 
 
 async def test_openapi_documents_the_routes(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
-    for path in ("/api/v1/{owner}/projects/create", "/api/v1/{owner}/{project}/runs", "/api/v1/{owner}/{project}/runs/{uuid}/statuses"):
+    for path in (
+        "/api/v1/{owner}/projects/create",
+        "/api/v1/{owner}/{project}/runs",
+        "/api/v1/{owner}/{project}/runs/{uuid}/statuses",
+    ):
         assert path in spec["paths"]
 
 
@@ -59,14 +71,20 @@ async def test_unknown_path_is_a_clean_404(api: httpx.AsyncClient) -> None:
     assert response.json()["detail"][0]["msg"] == "Not Found"
 
 
-async def test_first_start_without_a_configured_token_prints_one(infra: Infra, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_first_start_without_a_configured_token_prints_one(
+    infra: Infra, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = infra.settings(ApiSettings, token=None)
     async with serve(create_app(settings), auth=False) as client:
         printed = capsys.readouterr().err
         assert "first access token:" in printed
         token = printed.split("first access token:")[1].split()[0]
-        assert (await client.get("/api/v1/users", headers={"Authorization": f"Token {token}"})).status_code == 200
+        assert (
+            await client.get("/api/v1/users", headers={"Authorization": f"Token {token}"})
+        ).status_code == 200
     # A second start keeps the same token and prints nothing new.
     async with serve(create_app(settings), auth=False) as client:
         assert "first access token" not in capsys.readouterr().err
-        assert (await client.get("/api/v1/users", headers={"Authorization": f"Token {token}"})).status_code == 200
+        assert (
+            await client.get("/api/v1/users", headers={"Authorization": f"Token {token}"})
+        ).status_code == 200

@@ -35,7 +35,11 @@ async def test_create_get_list_delete(api: httpx.AsyncClient, infra: Infra) -> N
 async def test_pagination_links(api: httpx.AsyncClient) -> None:
     for i in range(5):
         await api.post("/api/v1/default/projects/create", json={"name": f"p{i}"})
-    page = (await api.get("/api/v1/default/projects/list", params={"limit": 2, "offset": 2, "sort": "name"})).json()
+    page = (
+        await api.get(
+            "/api/v1/default/projects/list", params={"limit": 2, "offset": 2, "sort": "name"}
+        )
+    ).json()
     assert page["count"] == 5
     assert [p["name"] for p in page["results"]] == ["p2", "p3"]
     assert "offset=4" in page["next"] and "limit=2" in page["next"]
@@ -61,7 +65,9 @@ async def test_update_and_no_rename(api: httpx.AsyncClient, project: str) -> Non
         ({"name": "ok", "tags": "not-a-list"}, 422, ["body", "tags"]),
     ],
 )
-async def test_bad_project_input(api: httpx.AsyncClient, body: dict[str, object], status: int, loc: list[str]) -> None:
+async def test_bad_project_input(
+    api: httpx.AsyncClient, body: dict[str, object], status: int, loc: list[str]
+) -> None:
     response = await api.post("/api/v1/default/projects/create", json=body)
     assert response.status_code == status
     assert response.json()["detail"][0]["loc"] == loc
@@ -80,6 +86,10 @@ async def test_duplicate_and_unknown(api: httpx.AsyncClient, project: str) -> No
 
 
 async def test_malformed_json_body(api: httpx.AsyncClient) -> None:
-    response = await api.post("/api/v1/default/projects/create", content=b"{not json", headers={"content-type": "application/json"})
+    response = await api.post(
+        "/api/v1/default/projects/create",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "json_invalid"

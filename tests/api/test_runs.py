@@ -22,18 +22,36 @@ def as_cli_posts(text: str, **params: str) -> str:
     import yaml
 
     component = yaml.safe_load(text)
-    operation = {"version": 1.1, "kind": "operation", "params": {k: {"value": v} for k, v in params.items()}, "component": component}
+    operation = {
+        "version": 1.1,
+        "kind": "operation",
+        "params": {k: {"value": v} for k, v in params.items()},
+        "component": component,
+    }
     return json.dumps(operation)
 
 
-async def test_create_compiles_and_submits(api: httpx.AsyncClient, project: str, infra: Infra) -> None:
-    body = {"content": as_cli_posts(TYPED, epochs="3", optimizer="sgd"), "managed_by": "agent", "name": "myrun", "description": "desc", "tags": ["x", "y"]}
+async def test_create_compiles_and_submits(
+    api: httpx.AsyncClient, project: str, infra: Infra
+) -> None:
+    body = {
+        "content": as_cli_posts(TYPED, epochs="3", optimizer="sgd"),
+        "managed_by": "agent",
+        "name": "myrun",
+        "description": "desc",
+        "tags": ["x", "y"],
+    }
     response = await api.post(RUNS, json=body)
     assert response.status_code == 200, response.text
     run = response.json()
     assert run["status"] == "compiled"
     assert [c["type"] for c in run["status_conditions"]] == ["created", "compiled"]
-    assert (run["name"], run["description"], run["tags"], run["kind"]) == ("myrun", "desc", ["x", "y"], "job")
+    assert (run["name"], run["description"], run["tags"], run["kind"]) == (
+        "myrun",
+        "desc",
+        ["x", "y"],
+        "job",
+    )
     assert run["inputs"]["epochs"] == 3 and run["inputs"]["optimizer"] == "sgd"
     assert run["settings"]["namespace"] == "ganglion"
     assert run["raw_content"] == body["content"]
@@ -56,8 +74,16 @@ async def test_yaml_content_is_accepted_too(api: httpx.AsyncClient, project: str
     [
         ("kind: [unclosed", ["body", "content", ""], "not valid YAML or JSON at line 1"),
         (TYPED, ["body", "content", "params.epochs"], "required input has no value"),
-        (as_cli_posts(TYPED, epochs="many"), ["body", "content", "params.epochs"], "expected an int"),
-        ("kind: component\nrun: {kind: job, container: {image: x, comand: [a]}}", ["body", "content", "component.run.job.container.comand"], "unknown field"),
+        (
+            as_cli_posts(TYPED, epochs="many"),
+            ["body", "content", "params.epochs"],
+            "expected an int",
+        ),
+        (
+            "kind: component\nrun: {kind: job, container: {image: x, comand: [a]}}",
+            ["body", "content", "component.run.job.container.comand"],
+            "unknown field",
+        ),
         ("", ["body", "content"], "needs content"),
     ],
 )
@@ -84,8 +110,12 @@ async def test_unknown_project_and_run(api: httpx.AsyncClient, project: str) -> 
     assert "not a run uuid" in malformed.json()["detail"][0]["msg"]
 
 
-async def test_tracking_only_run_lifecycle(api: httpx.AsyncClient, project: str, infra: Infra) -> None:
-    created = await api.post(RUNS, json={"is_managed": False, "managed_by": "user", "name": "tracked", "tags": ["t1"]})
+async def test_tracking_only_run_lifecycle(
+    api: httpx.AsyncClient, project: str, infra: Infra
+) -> None:
+    created = await api.post(
+        RUNS, json={"is_managed": False, "managed_by": "user", "name": "tracked", "tags": ["t1"]}
+    )
     assert created.status_code == 200
     run = created.json()
     uuid = run["uuid"]
@@ -113,7 +143,9 @@ async def test_tracking_only_run_lifecycle(api: httpx.AsyncClient, project: str,
     assert await published(infra, "scheduler.enqueue_submitted") == []
 
 
-async def test_forbidden_transition_names_both_statuses(api: httpx.AsyncClient, project: str) -> None:
+async def test_forbidden_transition_names_both_statuses(
+    api: httpx.AsyncClient, project: str
+) -> None:
     uuid = (await api.post(RUNS, json={"is_managed": False})).json()["uuid"]
     await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "running"}})
     await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "failed"}})
@@ -124,15 +156,21 @@ async def test_forbidden_transition_names_both_statuses(api: httpx.AsyncClient, 
     assert "failed is final and cannot become running" in detail["msg"]
     unforced = await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "resuming"}})
     assert unforced.status_code == 409
-    forced = await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "resuming"}, "force": True})
+    forced = await api.post(
+        f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "resuming"}, "force": True}
+    )
     assert forced.json()["status"] == "resuming"
     bogus = await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "exploded"}})
     assert bogus.status_code == 422
     assert bogus.json()["detail"][0]["loc"] == ["body", "condition", "type"]
 
 
-async def test_pending_upload_waits_for_approval(api: httpx.AsyncClient, project: str, infra: Infra) -> None:
-    run = (await api.post(RUNS, json={"content": as_cli_posts(TYPED, epochs="1"), "pending": "upload"})).json()
+async def test_pending_upload_waits_for_approval(
+    api: httpx.AsyncClient, project: str, infra: Infra
+) -> None:
+    run = (
+        await api.post(RUNS, json={"content": as_cli_posts(TYPED, epochs="1"), "pending": "upload"})
+    ).json()
     assert run["pending"] == "upload"
     await published_now(infra, "tracking.run_created", 1)
     assert await published(infra, "scheduler.enqueue_submitted") == []
@@ -150,16 +188,24 @@ async def test_is_approved_false_waits_for_approval(api: httpx.AsyncClient, proj
     assert run["pending"] == "approval" and run["is_approved"] is False
 
 
-async def test_stop_before_execution_is_immediate(api: httpx.AsyncClient, project: str, infra: Infra) -> None:
-    run = (await api.post(RUNS, json={"content": as_cli_posts(TYPED, epochs="1"), "pending": "upload"})).json()
+async def test_stop_before_execution_is_immediate(
+    api: httpx.AsyncClient, project: str, infra: Infra
+) -> None:
+    run = (
+        await api.post(RUNS, json={"content": as_cli_posts(TYPED, epochs="1"), "pending": "upload"})
+    ).json()
     stopped = await api.post(f"{RUNS}/{run['uuid']}/stop")
     assert stopped.json()["status"] == "stopped"
-    assert [e.name for e in await published_now(infra, "scheduler.stop_requested", 1)] == ["api.run.stop_requested"]
+    assert [e.name for e in await published_now(infra, "scheduler.stop_requested", 1)] == [
+        "api.run.stop_requested"
+    ]
     again = await api.post(f"{RUNS}/{run['uuid']}/stop")
     assert again.status_code == 200 and again.json()["status"] == "stopped"
 
 
-async def test_stop_of_a_queued_run_asks_the_scheduler(api: httpx.AsyncClient, project: str, infra: Infra) -> None:
+async def test_stop_of_a_queued_run_asks_the_scheduler(
+    api: httpx.AsyncClient, project: str, infra: Infra
+) -> None:
     uuid = (await api.post(RUNS, json={"content": as_cli_posts(TYPED, epochs="1")})).json()["uuid"]
     # As if the scheduler had reported it queued.
     from libs.common.events import Envelope
@@ -168,7 +214,13 @@ async def test_stop_of_a_queued_run_asks_the_scheduler(api: httpx.AsyncClient, p
     from tests.support.apps import publish
     from tests.support.waiting import eventually
 
-    await publish(infra, Envelope.wrap(SchedulerRunStatusChanged(uuid=uuid, status="queued", transitioned_at=utcnow()), subject=f"run:{uuid}"))
+    await publish(
+        infra,
+        Envelope.wrap(
+            SchedulerRunStatusChanged(uuid=uuid, status="queued", transitioned_at=utcnow()),
+            subject=f"run:{uuid}",
+        ),
+    )
     await eventually(lambda: _status(api, uuid, "queued"))
     assert (await api.post(f"{RUNS}/{uuid}/stop")).json()["status"] == "stopping"
 
@@ -196,11 +248,15 @@ async def test_delete_run(api: httpx.AsyncClient, project: str, infra: Infra) ->
     uuid = (await api.post(RUNS, json={"is_managed": False})).json()["uuid"]
     assert (await api.delete(f"{RUNS}/{uuid}")).status_code == 204
     assert (await api.get(f"{RUNS}/{uuid}")).status_code == 404
-    assert [e.name for e in await published_now(infra, "tracking.run_deleted", 1)] == ["api.run.deleted"]
+    assert [e.name for e in await published_now(infra, "tracking.run_deleted", 1)] == [
+        "api.run.deleted"
+    ]
     assert (await api.delete(f"{RUNS}/{uuid}")).status_code == 404
 
 
-async def test_deleting_a_project_deletes_its_runs(api: httpx.AsyncClient, project: str, infra: Infra) -> None:
+async def test_deleting_a_project_deletes_its_runs(
+    api: httpx.AsyncClient, project: str, infra: Infra
+) -> None:
     for _ in range(2):
         await api.post(RUNS, json={"is_managed": False})
     assert (await api.delete(f"/api/v1/default/{project}")).status_code == 204

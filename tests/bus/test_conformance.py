@@ -124,7 +124,9 @@ async def test_one_queue_is_handled_in_order(bus: Bus) -> None:
 
     await bus.subscribe("svc", "stops", slow)
     for i in range(30):
-        await bus.publish(Envelope.wrap(RunStopRequested(uuid=uuid4(), submission=i), subject="run:x"))
+        await bus.publish(
+            Envelope.wrap(RunStopRequested(uuid=uuid4(), submission=i), subject="run:x")
+        )
     await eventually(lambda: len(seen) == 30)
     assert seen == list(range(30))
 
@@ -133,5 +135,5 @@ async def test_unknown_queue_is_refused(bus: Bus) -> None:
     async def handler(e: Envelope) -> None:
         return None
 
-    with pytest.raises(LookupError, match="svc.nope"):
+    with pytest.raises(LookupError, match=r"svc\.nope"):
         await bus.subscribe("svc", "nope", handler)

@@ -67,7 +67,9 @@ async def test_replicas_compete_for_one_queue(options: BusOptions, cleanup: None
         await replica.subscribe("svc", "stops", handler)
     try:
         for i in range(40):
-            await replicas[0].publish(Envelope.wrap(RunStopRequested(uuid=uuid4(), submission=i), subject="run:x"))
+            await replicas[0].publish(
+                Envelope.wrap(RunStopRequested(uuid=uuid4(), submission=i), subject="run:x")
+            )
         await eventually(lambda: len(handled[0]) + len(handled[1]) == 40)
         await asyncio.sleep(0.3)
         assert sorted(handled[0] + handled[1]) == list(range(40))
@@ -77,7 +79,9 @@ async def test_replicas_compete_for_one_queue(options: BusOptions, cleanup: None
             await replica.close()
 
 
-async def test_event_in_flight_when_its_consumer_dies_is_redelivered(options: BusOptions, cleanup: None) -> None:
+async def test_event_in_flight_when_its_consumer_dies_is_redelivered(
+    options: BusOptions, cleanup: None
+) -> None:
     dying = RabbitMQBus(RABBITMQ_URL, options, TOPOLOGY)
     await dying.start()
     started = asyncio.Event()
@@ -106,10 +110,14 @@ async def test_event_in_flight_when_its_consumer_dies_is_redelivered(options: Bu
         await survivor.close()
 
 
-async def test_publish_fails_while_the_broker_is_unreachable_then_recovers(options: BusOptions, cleanup: None) -> None:
+async def test_publish_fails_while_the_broker_is_unreachable_then_recovers(
+    options: BusOptions, cleanup: None
+) -> None:
     proxy = CuttableProxy("127.0.0.1", 5672)
     await proxy.start()
-    bus = RabbitMQBus(f"amqp://guest:guest@127.0.0.1:{proxy.port}/", options, TOPOLOGY, publish_timeout=1.0)
+    bus = RabbitMQBus(
+        f"amqp://guest:guest@127.0.0.1:{proxy.port}/", options, TOPOLOGY, publish_timeout=1.0
+    )
     await bus.start()
     received: list[Envelope] = []
 

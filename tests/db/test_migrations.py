@@ -17,7 +17,11 @@ SERVICES = ["api", "scheduler", "tracking"]
 
 def _differences(connection: Connection, metadata: MetaData) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": False})
-    return [d for d in compare_metadata(context, metadata) if d[0] != "remove_table" or d[1].name != "alembic_version"]
+    return [
+        d
+        for d in compare_metadata(context, metadata)
+        if d[0] != "remove_table" or d[1].name != "alembic_version"
+    ]
 
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])

@@ -37,10 +37,24 @@ async def add_project(db: Database, box: Outbox, name: str, *, fail: bool = Fals
     from libs.common.ids import new_id, utcnow
 
     async with db.session() as session, session.begin():
-        project = Project(uuid=new_id(), owner="default", name=name, user="t", tags=[], is_public=False, settings={}, created_at=utcnow(), updated_at=utcnow())
+        project = Project(
+            uuid=new_id(),
+            owner="default",
+            name=name,
+            user="t",
+            tags=[],
+            is_public=False,
+            settings={},
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
         session.add(project)
         await session.flush()
-        envelope = await box.emit(session, ProjectCreated(uuid=project.uuid, owner="default", name=name), subject=f"project:default/{name}")
+        envelope = await box.emit(
+            session,
+            ProjectCreated(uuid=project.uuid, owner="default", name=name),
+            subject=f"project:default/{name}",
+        )
         if fail:
             raise RuntimeError("the change fails after the event was written")
     return envelope
@@ -102,7 +116,9 @@ async def test_events_wait_while_rabbitmq_is_down_then_flow(db: Database, infra:
     options = BusOptions(prefix=infra.prefix, retry_delay=0.2)
     proxy = CuttableProxy("127.0.0.1", 5672)
     await proxy.start()
-    publisher = RabbitMQBus(f"amqp://guest:guest@127.0.0.1:{proxy.port}/", options, TOPOLOGY, publish_timeout=1.0)
+    publisher = RabbitMQBus(
+        f"amqp://guest:guest@127.0.0.1:{proxy.port}/", options, TOPOLOGY, publish_timeout=1.0
+    )
     consumer = RabbitMQBus(infra.rabbitmq_url, options, TOPOLOGY)
     await publisher.start()
     await consumer.start()

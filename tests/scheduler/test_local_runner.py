@@ -24,13 +24,17 @@ async def test_a_killed_process_group_is_gone(tmp_path: Path) -> None:
 async def test_runs_find_the_python_ganglion_runs_in(tmp_path: Path) -> None:
     runner = LocalRunner(tmp_path / "state")
     spec = launch(tmp_path, "")
-    spec = type(spec)(**{**spec.__dict__, "command": ["python3", "-c", "import ganglion, sys; print(sys.prefix)"]})
+    spec = type(spec)(
+        **{**spec.__dict__, "command": ["python3", "-c", "import ganglion, sys; print(sys.prefix)"]}
+    )
     handle = await runner.start(spec)
     observation = await finished(runner, handle)
     assert observation.exit_code == 0
 
 
-async def test_scheduler_settings_do_not_leak_into_runs(tmp_path: Path, monkeypatch: object) -> None:
+async def test_scheduler_settings_do_not_leak_into_runs(
+    tmp_path: Path, monkeypatch: object
+) -> None:
     os.environ["GANGLION_API_DATABASE_URL"] = "postgresql://secret"
     try:
         runner = LocalRunner(tmp_path / "state")

@@ -14,7 +14,9 @@ from services.scheduler.runners.base import Handle, Launch, Observation, Runner,
 from services.scheduler.runners.local import LocalRunner
 from tests.support.waiting import eventually
 
-RUNNERS: dict[str, Callable[[Path], Runner]] = {"local": lambda tmp: LocalRunner(tmp / "runner-state")}
+RUNNERS: dict[str, Callable[[Path], Runner]] = {
+    "local": lambda tmp: LocalRunner(tmp / "runner-state")
+}
 
 
 @pytest.fixture(params=sorted(RUNNERS))
@@ -54,7 +56,11 @@ async def test_runs_to_completion_with_logs_and_env(runner: Runner, tmp_path: Pa
     spec = launch(tmp_path, code, GREETING="world")
     handle = await runner.start(spec)
     observation = await finished(runner, handle)
-    assert (observation.state, observation.exit_code, observation.started) == (State.EXITED, 0, True)
+    assert (observation.state, observation.exit_code, observation.started) == (
+        State.EXITED,
+        0,
+        True,
+    )
     logged = await lines(runner, handle)
     assert ("stdout", "hello world") in logged
     assert ("stderr", "oops") in logged
@@ -69,12 +75,18 @@ async def test_exit_code_is_reported(runner: Runner, tmp_path: Path) -> None:
     assert (observation.state, observation.exit_code) == (State.EXITED, 3)
 
 
-async def test_a_command_that_cannot_start_fails_with_a_reason(runner: Runner, tmp_path: Path) -> None:
+async def test_a_command_that_cannot_start_fails_with_a_reason(
+    runner: Runner, tmp_path: Path
+) -> None:
     spec = launch(tmp_path, "")
     spec = Launch(**{**spec.__dict__, "command": ["definitely-not-a-command-xyz"]})
     handle = await runner.start(spec)
     observation = await finished(runner, handle)
-    assert observation.state == State.EXITED and observation.exit_code == 127 and not observation.started
+    assert (
+        observation.state == State.EXITED
+        and observation.exit_code == 127
+        and not observation.started
+    )
     assert "definitely-not-a-command-xyz" in (observation.message or "")
     assert any("cannot start" in value for _, value in await lines(runner, handle))
 
@@ -110,7 +122,9 @@ async def test_forced_stop_ends_a_run_that_ignores_sigterm(runner: Runner, tmp_p
 
 async def test_another_runner_instance_finds_the_run_again(runner: Runner, tmp_path: Path) -> None:
     """What a restarted scheduler does: a new runner, the stored handle, the same run."""
-    code = "import time; print('started', flush=True); time.sleep(1.5); print('finished', flush=True)"
+    code = (
+        "import time; print('started', flush=True); time.sleep(1.5); print('finished', flush=True)"
+    )
     handle = await runner.start(launch(tmp_path, code))
     await runner.close()
     again = RUNNERS[handle["runner"]](tmp_path)

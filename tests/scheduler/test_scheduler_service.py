@@ -37,7 +37,11 @@ from tests.support.waiting import eventually
 @pytest.fixture
 async def scheduler(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     settings = infra.settings(
-        SchedulerSettings, poll_interval=0.1, concurrency=2, stop_grace_period=1.0, claim_timeout=1.0
+        SchedulerSettings,
+        poll_interval=0.1,
+        concurrency=2,
+        stop_grace_period=1.0,
+        claim_timeout=1.0,
     )
     app = create_app(settings)
     async with serve(app) as client:
@@ -46,14 +50,32 @@ async def scheduler(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient, Fast
 
 def content(code: str | None, **container: Any) -> dict[str, Any]:
     command = {"command": [sys.executable, "-c", code]} if code is not None else {}
-    component = {"kind": "component", "run": {"kind": "job", "container": {"image": "python:3.11", **command, **container}}}
-    context = RunContext(uuid=uuid4(), owner="default", project="demo", username="t", namespace="ganglion", artifacts_root="/x")
+    component = {
+        "kind": "component",
+        "run": {"kind": "job", "container": {"image": "python:3.11", **command, **container}},
+    }
+    context = RunContext(
+        uuid=uuid4(),
+        owner="default",
+        project="demo",
+        username="t",
+        namespace="ganglion",
+        artifacts_root="/x",
+    )
     return compile_operation(load_operation(component), context).dump()
 
 
-async def submit(infra: Infra, code: str | None, *, uuid: UUID | None = None, **container: Any) -> UUID:
+async def submit(
+    infra: Infra, code: str | None, *, uuid: UUID | None = None, **container: Any
+) -> UUID:
     uuid = uuid or uuid4()
-    event = RunSubmitted(uuid=uuid, owner="default", project="demo", namespace="ganglion", content=content(code, **container))
+    event = RunSubmitted(
+        uuid=uuid,
+        owner="default",
+        project="demo",
+        namespace="ganglion",
+        content=content(code, **container),
+    )
     await publish(infra, Envelope.wrap(event, subject=f"run:{uuid}"))
     return uuid
 
@@ -73,24 +95,40 @@ async def reaches(client: httpx.AsyncClient, uuid: UUID, status: str, timeout: f
 async def reported(infra: Infra, uuid: UUID) -> list[str]:
     """The statuses the scheduler published for the api, in order."""
     events = await published(infra, "api.mirror_scheduler_status")
-    return [e.open(SchedulerRunStatusChanged).status.value for e in events if e.subject == f"run:{uuid}"]
+    return [
+        e.open(SchedulerRunStatusChanged).status.value for e in events if e.subject == f"run:{uuid}"
+    ]
 
 
-async def test_a_submitted_run_executes_and_reports_every_status(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_a_submitted_run_executes_and_reports_every_status(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
     uuid = await submit(infra, "print('hi from the run')")
     await reaches(client, uuid, "succeeded")
     await eventually(lambda: _reported_final(infra, uuid))
-    assert await reported(infra, uuid) == ["queued", "scheduled", "starting", "running", "succeeded"]
+    assert await reported(infra, uuid) == [
+        "queued",
+        "scheduled",
+        "starting",
+        "running",
+        "succeeded",
+    ]
     body = (await client.get(f"/scheduler/v1/runs/{uuid.hex}")).json()
-    assert body["exit_code"] == 0 and body["runner"] == "local" and body["handle"]["image"] == "python:3.11"
+    assert (
+        body["exit_code"] == 0
+        and body["runner"] == "local"
+        and body["handle"]["image"] == "python:3.11"
+    )
 
 
 async def _reported_final(infra: Infra, uuid: UUID) -> bool:
     return bool((await reported(infra, uuid))[-1:] == ["succeeded"])
 
 
-async def test_a_failing_run_fails_with_its_exit_code(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_a_failing_run_fails_with_its_exit_code(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
     uuid = await submit(infra, "import sys; sys.exit(3)")
     await reaches(client, uuid, "failed")
@@ -98,7 +136,9 @@ async def test_a_failing_run_fails_with_its_exit_code(scheduler: tuple[httpx.Asy
     assert last["reason"] == "ExitCode" and last["message"] == "exited with code 3"
 
 
-async def test_concurrency_limit_holds(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_concurrency_limit_holds(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, app = scheduler
     runtime: Runtime = app.state.runtime
     uuids = [await submit(infra, "import time; time.sleep(0.6)") for _ in range(5)]
@@ -115,28 +155,42 @@ async def test_concurrency_limit_holds(scheduler: tuple[httpx.AsyncClient, FastA
     assert most == 2
 
 
-async def test_stop_ends_a_running_run(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_stop_ends_a_running_run(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
     code = "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\nprint('up', flush=True)\ntime.sleep(60)"
     uuid = await submit(infra, code)
     await reaches(client, uuid, "running")
-    await publish(infra, Envelope.wrap(RunStopRequested(uuid=uuid, submission=1), subject=f"run:{uuid}"))
+    await publish(
+        infra, Envelope.wrap(RunStopRequested(uuid=uuid, submission=1), subject=f"run:{uuid}")
+    )
     await reaches(client, uuid, "stopped")
     assert (await reported(infra, uuid))[-2:] == ["stopping", "stopped"]
 
 
-async def test_stop_forces_a_run_that_ignores_sigterm(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_stop_forces_a_run_that_ignores_sigterm(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
-    uuid = await submit(infra, "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)")
+    uuid = await submit(
+        infra, "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    )
     await reaches(client, uuid, "running")
-    await publish(infra, Envelope.wrap(RunStopRequested(uuid=uuid, submission=1), subject=f"run:{uuid}"))
+    await publish(
+        infra, Envelope.wrap(RunStopRequested(uuid=uuid, submission=1), subject=f"run:{uuid}")
+    )
     await reaches(client, uuid, "stopped", timeout=20)
 
 
-async def test_a_stop_that_overtakes_its_submission_wins(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_a_stop_that_overtakes_its_submission_wins(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
     uuid = uuid4()
-    await publish(infra, Envelope.wrap(RunStopRequested(uuid=uuid, submission=1), subject=f"run:{uuid}"))
+    await publish(
+        infra, Envelope.wrap(RunStopRequested(uuid=uuid, submission=1), subject=f"run:{uuid}")
+    )
     await reaches(client, uuid, "stopped")
     await submit(infra, "print('must not run')", uuid=uuid)
     await asyncio.sleep(1.0)
@@ -144,39 +198,64 @@ async def test_a_stop_that_overtakes_its_submission_wins(scheduler: tuple[httpx.
     assert "running" not in await reported(infra, uuid)
 
 
-async def test_deleting_a_running_run_stops_it(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_deleting_a_running_run_stops_it(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
     uuid = await submit(infra, "import time; time.sleep(60)")
     await reaches(client, uuid, "running")
-    await publish(infra, Envelope.wrap(RunDeleted(uuid=uuid, owner="default", project="demo"), subject=f"run:{uuid}"))
+    await publish(
+        infra,
+        Envelope.wrap(
+            RunDeleted(uuid=uuid, owner="default", project="demo"), subject=f"run:{uuid}"
+        ),
+    )
     await reaches(client, uuid, "stopped")
 
 
-async def test_a_spec_with_nothing_to_run_fails_with_the_reason(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_a_spec_with_nothing_to_run_fails_with_the_reason(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, _ = scheduler
     uuid = await submit(infra, None)
     await reaches(client, uuid, "failed")
     last = (await client.get(f"/scheduler/v1/runs/{uuid.hex}")).json()["status_conditions"][-1]
-    assert last["reason"] == "NotExecutable" and "command and args are both empty" in last["message"]
+    assert (
+        last["reason"] == "NotExecutable" and "command and args are both empty" in last["message"]
+    )
 
 
-async def test_duplicate_and_broken_submissions(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_duplicate_and_broken_submissions(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, app = scheduler
     runtime: Runtime = app.state.runtime
     uuid = uuid4()
     event = Envelope.wrap(
-        RunSubmitted(uuid=uuid, owner="default", project="demo", namespace="ganglion", content=content("print(1)")),
+        RunSubmitted(
+            uuid=uuid,
+            owner="default",
+            project="demo",
+            namespace="ganglion",
+            content=content("print(1)"),
+        ),
         subject=f"run:{uuid}",
     )
     await publish(infra, event)
     await publish(infra, event)  # a redelivery of the same event
-    await publish(infra, Envelope.wrap(event.open(RunSubmitted).model_copy(), subject=f"run:{uuid}"))  # same run, new event id
+    await publish(
+        infra, Envelope.wrap(event.open(RunSubmitted).model_copy(), subject=f"run:{uuid}")
+    )  # same run, new event id
     await reaches(client, uuid, "succeeded")
     assert (await reported(infra, uuid)).count("running") == 1
     await publish_raw(infra, "api", RunSubmitted.routing_key(), b"{broken")
-    bad = Envelope(name="api.run.submitted", version=1, subject="run:x", payload={"uuid": "not-a-uuid"})
+    bad = Envelope(
+        name="api.run.submitted", version=1, subject="run:x", payload={"uuid": "not-a-uuid"}
+    )
     await publish(infra, bad)
-    dead = await eventually(lambda: _dead_count(runtime, "scheduler.enqueue_submitted", 2), timeout=15)
+    dead = await eventually(
+        lambda: _dead_count(runtime, "scheduler.enqueue_submitted", 2), timeout=15
+    )
     assert dead
 
 
@@ -184,7 +263,9 @@ async def _dead_count(runtime: Runtime, queue: str, expected: int) -> bool:
     return len(await runtime.bus.dead_letters(queue)) == expected
 
 
-async def test_claims_are_compare_and_set(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_claims_are_compare_and_set(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, app = scheduler
     runtime: Runtime = app.state.runtime
     # Park a run in the queue by asking for more than the scheduler runs at once.
@@ -205,7 +286,9 @@ async def test_claims_are_compare_and_set(scheduler: tuple[httpx.AsyncClient, Fa
     assert sorted(results) == [False, True]
 
 
-async def test_a_claim_that_never_started_is_queued_again(scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra) -> None:
+async def test_a_claim_that_never_started_is_queued_again(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
     client, app = scheduler
     runtime: Runtime = app.state.runtime
     blockers = [await submit(infra, "import time; time.sleep(2)") for _ in range(2)]
@@ -217,7 +300,13 @@ async def test_a_claim_that_never_started_is_queued_again(scheduler: tuple[httpx
     async with runtime.db.session() as session, session.begin():
         execution = await queries.get_execution(session, uuid)
         assert execution is not None
-        assert await claim(session, runtime.outbox, execution, by="dead-replica", at=utcnow() - timedelta(seconds=60))
+        assert await claim(
+            session,
+            runtime.outbox,
+            execution,
+            by="dead-replica",
+            at=utcnow() - timedelta(seconds=60),
+        )
     monitor: Monitor = runtime.extras["monitor"]  # type: ignore[assignment]
     await monitor.run_once()
     await reaches(client, uuid, "succeeded")
@@ -235,4 +324,10 @@ async def test_read_route_bad_input(scheduler: tuple[httpx.AsyncClient, FastAPI]
 
 
 def test_status_names_cover_the_table() -> None:
-    assert {s.value for s in RunStatus} >= {"queued", "scheduled", "starting", "running", "stopping"}
+    assert {s.value for s in RunStatus} >= {
+        "queued",
+        "scheduled",
+        "starting",
+        "running",
+        "stopping",
+    }

@@ -20,7 +20,9 @@ from tests.support.waiting import eventually
 async def serve(app: FastAPI, *, auth: bool = True) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=AUTH if auth else {}) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=AUTH if auth else {}
+        ) as client:
             yield client
 
 
@@ -39,7 +41,9 @@ async def published(infra: Infra, queue: str) -> list[Envelope]:
         await connection.close()
 
 
-async def published_now(infra: Infra, queue: str, count: int, *, timeout: float = 10.0) -> list[Envelope]:
+async def published_now(
+    infra: Infra, queue: str, count: int, *, timeout: float = 10.0
+) -> list[Envelope]:
     """Wait until `count` events wait in the queue (the outbox relay publishes just after commit);
     then check that no more arrive."""
     events = await eventually(lambda: _at_least(infra, queue, count), timeout=timeout)
@@ -60,7 +64,9 @@ async def publish(infra: Infra, envelope: Envelope) -> None:
     try:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(f"{infra.prefix}.{envelope.publisher}")
-        await exchange.publish(aio_pika.Message(envelope.to_bytes()), routing_key=envelope.routing_key)
+        await exchange.publish(
+            aio_pika.Message(envelope.to_bytes()), routing_key=envelope.routing_key
+        )
     finally:
         await connection.close()
 

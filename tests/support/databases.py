@@ -11,13 +11,19 @@ from tests.conftest import Infra
 
 
 @asynccontextmanager
-async def service_database(infra: Infra, backend: str, service: str, migrations: Path) -> AsyncIterator[Database]:
+async def service_database(
+    infra: Infra, backend: str, service: str, migrations: Path
+) -> AsyncIterator[Database]:
     if backend == "postgres":
         schema = f"{service}_{infra.prefix}"
         infra.schemas.add(schema)
         db = Database(infra.pg, schema=schema, migrations=migrations)
     else:
-        db = Database(f"sqlite:///{infra.home / 'db' / f'{service}.sqlite'}", schema=None, migrations=migrations)
+        db = Database(
+            f"sqlite:///{infra.home / 'db' / f'{service}.sqlite'}",
+            schema=None,
+            migrations=migrations,
+        )
     await db.connect()
     try:
         yield db

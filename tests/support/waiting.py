@@ -10,7 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T] | T], *, timeout: float = 10.0, interval: float = 0.05) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T] | T], *, timeout: float = 10.0, interval: float = 0.05
+) -> T:
     """Poll `check` until it returns something truthy; fail with its last value after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:

@@ -28,7 +28,7 @@ def test_envelope_round_trip_and_open() -> None:
     assert again == envelope
     assert again.routing_key == "api.run.stop_requested.v1"
     assert again.open(RunStopRequested) == event
-    with pytest.raises(ValueError, match="carries api.run.stop_requested.v1"):
+    with pytest.raises(ValueError, match=r"carries api\.run\.stop_requested\.v1"):
         again.open(RunSubmitted)
 
 
@@ -77,4 +77,6 @@ def test_docs_describe_each_event(contract: type) -> None:
     for field in contract.model_fields:
         assert f"`{field}`" in section, f"{contract.routing_key()}: field {field} is not documented"
     for queue in consumers_of(contract.routing_key()):
-        assert f"`{queue}`" in section, f"{contract.routing_key()}: consumer {queue} is not documented"
+        assert f"`{queue}`" in section, (
+            f"{contract.routing_key()}: consumer {queue} is not documented"
+        )

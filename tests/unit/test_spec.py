@@ -37,7 +37,11 @@ run:
 def compiled(text: str, **params: object) -> dict[str, object]:
     data = parse_content(text)
     if params:
-        data = {"kind": "operation", "component": data, "params": {k: {"value": v} for k, v in params.items()}}
+        data = {
+            "kind": "operation",
+            "component": data,
+            "params": {k: {"value": v} for k, v in params.items()},
+        }
     from libs.common.spec import load_operation
 
     return compile_operation(load_operation(data), CONTEXT).dump()
@@ -53,7 +57,11 @@ def test_compiles_with_cast_params_and_templates() -> None:
         "",
         "/artifacts/demo/0123456789ab7def8123456789abcdef/outputs",
     ]
-    assert result["params"] == {"lr": {"value": 0.1}, "epochs": {"value": 3}, "verbose": {"value": False}}
+    assert result["params"] == {
+        "lr": {"value": 0.1},
+        "epochs": {"value": 3},
+        "verbose": {"value": False},
+    }
 
 
 def test_missing_required_input_names_the_param() -> None:
@@ -79,7 +87,9 @@ def test_unknown_param_is_refused() -> None:
 def test_unknown_field_names_its_path() -> None:
     with pytest.raises(SpecError) as caught:
         load_content("kind: component\nrun: {kind: job, container: {image: x, comand: [a]}}")
-    assert [(i.loc, i.msg) for i in caught.value.issues] == [("component.run.job.container.comand", "unknown field")]
+    assert [(i.loc, i.msg) for i in caught.value.issues] == [
+        ("component.run.job.container.comand", "unknown field")
+    ]
 
 
 def test_undefined_template_variable_names_its_path() -> None:
@@ -116,7 +126,9 @@ def test_short_form_params() -> None:
     assert result["run"]["container"]["command"] == ["4"]  # type: ignore[index]
 
 
-@pytest.mark.parametrize("name", ["01-simple-job.yaml", "09-schedule-cron-dag.yaml", "10-hooks.yaml"])
+@pytest.mark.parametrize(
+    "name", ["01-simple-job.yaml", "09-schedule-cron-dag.yaml", "10-hooks.yaml"]
+)
 def test_shared_self_contained_files_compile(name: str) -> None:
     operation = load_content((SHARED / name).read_text(), file=name)
     assert compile_operation(operation, CONTEXT).run is not None
@@ -124,7 +136,7 @@ def test_shared_self_contained_files_compile(name: str) -> None:
 
 def test_shared_typed_job_needs_its_required_input() -> None:
     text = (SHARED / "02-job-with-inputs.yaml").read_text()
-    with pytest.raises(SpecError, match="params.epochs"):
+    with pytest.raises(SpecError, match=r"params\.epochs"):
         compile_operation(load_content(text), CONTEXT)
     result = compiled(text, epochs="3")
     assert "--epochs=3" in result["run"]["container"]["args"]  # type: ignore[index]

@@ -88,9 +88,7 @@ class InMemoryBus(Bus):
                 log.error(
                     "%s gave up on %s after %d deliveries: %r", name, envelope.id, delivery, exc
                 )
-                self._dead.setdefault(name, []).append(
-                    DeadLetter(data, name, repr(exc), delivery)
-                )
+                self._dead.setdefault(name, []).append(DeadLetter(data, name, repr(exc), delivery))
                 return
             log.warning(
                 "%s failed on %s (delivery %d), retrying: %r", name, envelope.id, delivery, exc

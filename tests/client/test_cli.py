@@ -1,0 +1,191 @@
+"""The `ganglion` CLI: exit codes, one-line errors, and the everyday commands against a live server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ganglion.cli.main import main
+from ganglion.client import ApiClient
+from tests.support.live import Live, free_port
+from tests.support.waiting import wait_until
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "logistic-regression"
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "-f", "no-such-file.yaml", "-p", "demo"], "no such file"),
+        (
+            ["run", "-f", str(EXAMPLE / "polyaxonfile.yaml"), "-P", "epochs"],
+            "-P expects name=value",
+        ),
+        (["ops", "ls"], "which project?"),
+        (["service", "nope"], "unknown service 'nope'"),
+        (["service", "api"], "needs GANGLION_RABBITMQ_URL"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2
+    assert message in one_line(err)
+
+
+def test_no_token_configured(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "project", "ls")
+    assert code == 2
+    assert "no token configured" in one_line(err)
+
+
+def test_unreachable_server_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GANGLION_HOST", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("GANGLION_TOKEN", "whatever-token-1234567")
+    code, _, err = run_cli(capsys, "project", "ls")
+    assert code == 1
+    assert "cannot reach Ganglion at http://127.0.0.1:" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ops", "ls", "--colour", "red"], "No such option"),
+        (["run", "-p", "demo"], "Missing option '--file'"),
+    ],
+)
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run_cli(
+        capsys, "check", "-f", str(EXAMPLE / "polyaxonfile.yaml"), "-P", "epochs=3"
+    )
+    assert code == 0 and "valid job operation 'logistic-regression'" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "kind: component\ninputs: [{name: n, type: int}]\nrun: {kind: job, container: {image: x, comand: [a]}}\n"
+    )
+    code, _, err = run_cli(capsys, "check", "-f", str(broken))
+    assert code == 2
+    assert f"{broken}: component.run.job.container.comand: unknown field" in err
+    typed = tmp_path / "typed.yaml"
+    typed.write_text(
+        "kind: component\ninputs: [{name: n, type: int}]\nrun: {kind: job, container: {image: x, command: [echo]}}\n"
+    )
+    code, _, err = run_cli(capsys, "check", "-f", str(typed), "-P", "n=three")
+    assert code == 2 and "params.n: expected an int" in err
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_text("kind: [oops\n")
+    code, _, err = run_cli(capsys, "check", "-f", str(garbage))
+    assert code == 2 and "not valid YAML or JSON at line" in one_line(err)
+
+
+def test_everyday_commands(live: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert (
+        run_cli(capsys, "project", "create", "demo", "--description", "d", "--tags", "a,b")[0] == 0
+    )
+    code, out, _ = run_cli(capsys, "project", "ls")
+    assert code == 0 and "demo" in out
+    code, _, err = run_cli(capsys, "project", "create", "demo")
+    assert code == 2 and "already exists" in one_line(err)
+
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "kind: component\nname: counter\ninputs: [{name: n, type: int}]\n"
+        "run:\n  kind: job\n  container:\n    image: python\n"
+        "    command: [python3, -c, 'import sys; [print(\"line\", i) for i in range(int(sys.argv[1]))]', '{{ n }}']\n"
+    )
+    code, out, _ = run_cli(capsys, "run", "-f", str(job), "-p", "demo", "-P", "n=3", "--watch")
+    assert code == 0, out
+    assert "succeeded" in out
+    uuid = out.split()[1]
+
+    code, out, _ = run_cli(capsys, "ops", "ls", "-p", "demo")
+    assert code == 0 and uuid in out and "succeeded" in out
+    code, out, _ = run_cli(capsys, "ops", "get", "-p", "demo")  # the last run by default
+    assert code == 0 and f"uuid: {uuid}" in out and "n: 3" in out
+    code, out, _ = run_cli(capsys, "ops", "get", "-p", "demo", "-uid", uuid, "-o", "json")
+    assert json.loads(out)["inputs"] == {"n": 3}
+    code, out, _ = run_cli(capsys, "ops", "statuses", "-p", "demo")
+    assert [line.split()[1] for line in out.splitlines()[1:]] == [
+        "created",
+        "compiled",
+        "queued",
+        "scheduled",
+        "starting",
+        "running",
+        "succeeded",
+    ]
+    code, out, _ = run_cli(capsys, "ops", "logs", "-p", "demo", "-uid", uuid)
+    assert out.splitlines() == ["line 0", "line 1", "line 2"]
+
+    code, _, err = run_cli(capsys, "run", "-f", str(job), "-p", "demo")
+    assert code == 2 and "params.n: required input has no value" in one_line(err)
+    code, _, err = run_cli(capsys, "ops", "get", "-p", "demo", "-uid", "0" * 32)
+    assert code == 2 and "not found" in one_line(err)
+
+
+def test_stop_and_follow_logs(
+    live: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with ApiClient(live.url, live.token) as api:
+        api.create_project("demo")
+    job = tmp_path / "slow.yaml"
+    job.write_text(
+        "kind: component\nrun:\n  kind: job\n  container:\n    image: python\n    command:\n    - python3\n    - -c\n"
+        "    - |\n      import time\n      for i in range(600):\n          print('tick', i, flush=True)\n          time.sleep(0.1)\n"
+    )
+    code, out, _ = run_cli(capsys, "run", "-f", str(job), "-p", "demo")
+    uuid = out.split()[1]
+    with ApiClient(live.url, live.token) as api:
+        wait_until(lambda: api.get_run("demo", uuid)["status"] == "running")
+        follower = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ganglion.cli.main",
+                "ops",
+                "logs",
+                "-p",
+                "demo",
+                "-uid",
+                uuid,
+                "--follow",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        wait_until(lambda: len(api.get_logs("ganglion", "demo", uuid)["logs"]) >= 3)
+        code, out, _ = run_cli(capsys, "ops", "stop", "-p", "demo", "-uid", uuid)
+        assert code == 0 and ("stopping" in out or "stopped" in out)
+        wait_until(lambda: api.get_run("demo", uuid)["status"] == "stopped")
+        streamed, _ = follower.communicate(timeout=60)
+    assert follower.returncode == 0
+    assert streamed.splitlines()[0] == "tick 0"
+    assert len(streamed.splitlines()) >= 3
