@@ -43,7 +43,7 @@ class ServiceSettings(BaseSettings):
     redis_url: str | None = Field(
         None,
         validation_alias="GANGLION_REDIS_URL",
-        description="redis:// URL for locks, heartbeats and live streams; in-process without it.",
+        description="redis:// URL for coordination between replicas (locks); in-process without it.",
     )
     artifacts_root: Path | None = Field(
         None,

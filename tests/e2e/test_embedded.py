@@ -72,3 +72,22 @@ def test_up_refuses_a_second_instance_on_the_same_home(tmp_path: Path, port_in_u
         assert again.returncode == 2 and "already runs" in again.stderr
     finally:
         cli("down", "--home", str(home))
+
+
+def test_the_quickstart_script(tmp_path: Path) -> None:
+    """The README's first command, minus the install it starts with."""
+    import os
+    import subprocess
+
+    repository = Path(__file__).parents[2]
+    env = {**os.environ, "GANGLION_PORT": str(free_port())}
+    try:
+        result = subprocess.run(
+            ["bash", "scripts/quickstart.sh"], cwd=repository, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "done: validation accuracy" in result.stdout
+        assert "status: succeeded" in result.stdout
+        assert "accuracy: 0." in result.stdout
+    finally:
+        cli("down")
