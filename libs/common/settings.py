@@ -43,7 +43,7 @@ class ServiceSettings(BaseSettings):
     redis_url: str | None = Field(
         None,
         validation_alias="GANGLION_REDIS_URL",
-        description="redis:// URL for coordination between replicas (locks); in-process without it.",
+        description="redis:// URL for locks between replicas; in-process without it.",
     )
     artifacts_root: Path | None = Field(
         None,
@@ -74,6 +74,12 @@ class ServiceSettings(BaseSettings):
         None,
         description="Postgres schema of this service's tables; the service name by default.",
     )
+
+    @field_validator("home", "artifacts_root")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # Services with other working directories (a runner's job, say) must agree on paths.
+        return value.expanduser().absolute() if value is not None else None
 
     @field_validator("token")
     @classmethod
