@@ -83,7 +83,13 @@ def test_the_quickstart_script(tmp_path: Path) -> None:
     env = {**os.environ, "GANGLION_PORT": str(free_port())}
     try:
         result = subprocess.run(
-            ["bash", "scripts/quickstart.sh"], cwd=repository, env=env, capture_output=True, text=True, timeout=300, check=False
+            ["bash", "scripts/quickstart.sh"],
+            cwd=repository,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "done: validation accuracy" in result.stdout
