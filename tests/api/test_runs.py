@@ -12,8 +12,8 @@ from libs.common.events.contracts import RunSubmitted
 from tests.conftest import Infra
 from tests.support.apps import published, published_now
 
-SHARED = Path(__file__).parents[3] / "shared" / "polyaxonfiles"
-TYPED = (SHARED / "02-job-with-inputs.yaml").read_text()
+POLYAXONFILES = Path(__file__).parents[1] / "fixtures" / "polyaxonfiles"
+TYPED = (POLYAXONFILES / "02-job-with-inputs.yaml").read_text()
 RUNS = "/api/v1/default/demo/runs"
 
 
@@ -64,7 +64,9 @@ async def test_create_compiles_and_submits(
 
 
 async def test_yaml_content_is_accepted_too(api: httpx.AsyncClient, project: str) -> None:
-    response = await api.post(RUNS, json={"content": (SHARED / "01-simple-job.yaml").read_text()})
+    response = await api.post(
+        RUNS, json={"content": (POLYAXONFILES / "01-simple-job.yaml").read_text()}
+    )
     assert response.status_code == 200
     assert response.json()["name"] == "simple-experiment"
 

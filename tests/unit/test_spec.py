@@ -9,7 +9,7 @@ import pytest
 
 from libs.common.spec import RunContext, SpecError, compile_operation, load_content, parse_content
 
-SHARED = Path(__file__).parents[3] / "shared" / "polyaxonfiles"
+POLYAXONFILES = Path(__file__).parents[1] / "fixtures" / "polyaxonfiles"
 CONTEXT = RunContext(
     uuid=UUID("01234567-89ab-7def-8123-456789abcdef"),
     owner="default",
@@ -130,12 +130,12 @@ def test_short_form_params() -> None:
     "name", ["01-simple-job.yaml", "09-schedule-cron-dag.yaml", "10-hooks.yaml"]
 )
 def test_shared_self_contained_files_compile(name: str) -> None:
-    operation = load_content((SHARED / name).read_text(), file=name)
+    operation = load_content((POLYAXONFILES / name).read_text(), file=name)
     assert compile_operation(operation, CONTEXT).run is not None
 
 
 def test_shared_typed_job_needs_its_required_input() -> None:
-    text = (SHARED / "02-job-with-inputs.yaml").read_text()
+    text = (POLYAXONFILES / "02-job-with-inputs.yaml").read_text()
     with pytest.raises(SpecError, match=r"params\.epochs"):
         compile_operation(load_content(text), CONTEXT)
     result = compiled(text, epochs="3")
