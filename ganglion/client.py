@@ -47,6 +47,7 @@ class ApiClient:
         token: str | None,
         *,
         streams_host: str | None = None,
+        scheduler_host: str | None = None,
         owner: str = "default",
         timeout: float = 30.0,
     ) -> None:
@@ -54,12 +55,17 @@ class ApiClient:
         self.owner = owner
         self.host = host.rstrip("/")
         self._api = httpx.Client(base_url=self.host, headers=headers, timeout=timeout)
-        streams = (streams_host or host).rstrip("/")
-        self._streams = (
-            self._api
-            if streams == self.host
-            else httpx.Client(base_url=streams, headers=headers, timeout=timeout)
-        )
+        self._clients = {self.host: self._api}
+
+        def client_for(url: str | None) -> httpx.Client:
+            base = (url or host).rstrip("/")
+            if base not in self._clients:
+                self._clients[base] = httpx.Client(base_url=base, headers=headers, timeout=timeout)
+            return self._clients[base]
+
+        # Behind one host (embedded, an ingress) all three are the same client.
+        self._streams = client_for(streams_host)
+        self._scheduler = client_for(scheduler_host)
 
     @classmethod
     def from_config(cls, config: ClientConfig | None = None, **overrides: Any) -> ApiClient:
@@ -68,14 +74,14 @@ class ApiClient:
             config.host,
             config.token,
             streams_host=config.streams_host,
+            scheduler_host=config.scheduler_host,
             owner=config.owner,
             **overrides,
         )
 
     def close(self) -> None:
-        self._api.close()
-        if self._streams is not self._api:
-            self._streams.close()
+        for client in self._clients.values():
+            client.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -210,6 +216,51 @@ class ApiClient:
 
     def approve_run(self, project: str, uuid: str) -> None:
         self.api("POST", f"{self.owner}/{project}/runs/{uuid}/approve")
+
+    def skip_run(self, project: str, uuid: str) -> None:
+        self.api("POST", f"{self.owner}/{project}/runs/{uuid}/skip")
+
+    def restart_run(
+        self, project: str, uuid: str, *, copy: bool = False, **override: Any
+    ) -> dict[str, Any]:
+        action = "copy" if copy else "restart"
+        return dict(self.api("POST", f"{self.owner}/{project}/runs/{uuid}/{action}", json=override))
+
+    def resume_run(self, project: str, uuid: str, **override: Any) -> dict[str, Any]:
+        return dict(self.api("POST", f"{self.owner}/{project}/runs/{uuid}/resume", json=override))
+
+    def bulk(self, project: str, action: str, uuids: list[str]) -> dict[str, Any]:
+        """`stop`, `approve`, `skip` or `delete` several runs at once."""
+        method = "DELETE" if action == "delete" else "POST"
+        return dict(
+            self.api(method, f"{self.owner}/{project}/runs/{action}", json={"uuids": uuids})
+        )
+
+    def get_execution(self, uuid: str) -> dict[str, Any]:
+        """How the scheduler sees a run, including why a queued run waits."""
+        return dict(self._call(self._scheduler, "GET", f"/scheduler/v1/runs/{uuid}"))
+
+    # queues and quotas
+    def create_queue(self, name: str, **fields: Any) -> dict[str, Any]:
+        return dict(self.api("POST", f"orgs/{self.owner}/queues", json={"name": name, **fields}))
+
+    def update_queue(self, name: str, **fields: Any) -> dict[str, Any]:
+        return dict(self.api("PATCH", f"orgs/{self.owner}/queues/{name}", json=fields))
+
+    def list_queues(self) -> dict[str, Any]:
+        return dict(self.api("GET", f"orgs/{self.owner}/queues"))
+
+    def delete_queue(self, name: str) -> None:
+        self.api("DELETE", f"orgs/{self.owner}/queues/{name}")
+
+    def set_quota(self, kind: str, subject: str, **limits: Any) -> dict[str, Any]:
+        return dict(self.api("PUT", f"orgs/{self.owner}/quotas/{kind}/{subject}", json=limits))
+
+    def list_quotas(self) -> dict[str, Any]:
+        return dict(self.api("GET", f"orgs/{self.owner}/quotas"))
+
+    def delete_quota(self, kind: str, subject: str) -> None:
+        self.api("DELETE", f"orgs/{self.owner}/quotas/{kind}/{subject}")
 
     # tracking
     def _run_path(self, namespace: str, project: str, uuid: str) -> str:

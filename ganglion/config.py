@@ -1,6 +1,6 @@
 """The client's configuration: `<config dir>/client.json`, overridden by `GANGLION_HOST`,
-`GANGLION_TOKEN`, `GANGLION_STREAMS_HOST` and `GANGLION_PROJECT`. The config dir is
-`GANGLION_CONFIG_DIR`, or `~/.ganglion`."""
+`GANGLION_TOKEN`, `GANGLION_STREAMS_HOST`, `GANGLION_SCHEDULER_HOST` and `GANGLION_PROJECT`.
+The config dir is `GANGLION_CONFIG_DIR`, or `~/.ganglion`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class ClientConfig:
     host: str = DEFAULT_HOST
     token: str | None = None
     streams_host: str | None = None
+    scheduler_host: str | None = None
     project: str | None = None
     owner: str = "default"
     last_runs: dict[str, str] = field(default_factory=dict)
@@ -46,6 +47,7 @@ def load_config(*, environment: bool = True) -> ClientConfig:
         config.host = os.environ.get("GANGLION_HOST") or config.host
         config.token = os.environ.get("GANGLION_TOKEN") or config.token
         config.streams_host = os.environ.get("GANGLION_STREAMS_HOST") or config.streams_host
+        config.scheduler_host = os.environ.get("GANGLION_SCHEDULER_HOST") or config.scheduler_host
         config.project = os.environ.get("GANGLION_PROJECT") or config.project
     return config
 

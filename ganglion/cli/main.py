@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ganglion.cli import ops, projects, server, settings_cmd
+from ganglion.cli import ops, projects, queues, server, settings_cmd
 from ganglion.cli import run as run_cmd
 from ganglion.cli.common import UserError
 from ganglion.client import GanglionError
@@ -25,6 +25,8 @@ app.command("check")(run_cmd.check)
 app.add_typer(settings_cmd.app, name="config")
 app.add_typer(projects.app, name="project")
 app.add_typer(ops.app, name="ops")
+app.add_typer(queues.queues, name="queue")
+app.add_typer(queues.quotas, name="quota")
 
 
 def main(argv: list[str] | None = None) -> int:

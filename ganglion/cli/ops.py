@@ -9,15 +9,18 @@ import typer
 
 from ganglion.cli.common import (
     ProjectOption,
+    UserError,
     UuidOption,
     client,
     echo,
     follow_logs,
     project_of,
+    remember_run,
     run_of,
     table,
     watch_statuses,
 )
+from ganglion.client import ApiClient, GanglionError
 
 app = typer.Typer(help="Runs (operations).", no_args_is_help=True)
 
@@ -62,6 +65,7 @@ def get(
     name = project_of(project)
     with client() as api:
         run = api.get_run(name, run_of(name, uid))
+        waiting = _why_waiting(api, run["uuid"]) if run["status"] == "queued" else None
     if output == "json":
         echo(json.dumps(run, indent=2))
         return
@@ -79,6 +83,8 @@ def get(
     echo(f"wait_time: {_seconds(run['wait_time'])}\nduration: {_seconds(run['duration'])}")
     if run["status_conditions"] and run["status_conditions"][-1].get("message"):
         echo(f"message: {run['status_conditions'][-1]['message']}")
+    if waiting is not None:
+        echo(f"waiting: {waiting}")
     for section in ("inputs", "outputs"):
         if run[section]:
             echo(f"{section}:")
@@ -131,28 +137,96 @@ def logs(
             echo(line)
 
 
-@app.command("stop")
-def stop(project: str | None = ProjectOption, uid: str | None = UuidOption) -> None:
-    """Stop a run."""
+UidsOption = typer.Option(
+    None, "--uid", "-uid", "--uuid", help="Run uuid; repeat for several (default: the last run)."
+)
+
+
+def _targets(project: str, uids: list[str] | None) -> list[str]:
+    return list(uids) if uids else [run_of(project, None)]
+
+
+def _bulk(action: str, done: str, project: str | None, uids: list[str] | None) -> None:
     name = project_of(project)
+    targets = _targets(name, uids)
     with client() as api:
-        uuid = run_of(name, uid)
-        api.stop_run(name, uuid)
-        status = api.get_statuses(name, uuid)["status"]
-    echo(f"run {uuid}: {status}")
+        if len(targets) == 1:
+            getattr(api, f"{action}_run")(name, targets[0])
+            found, missing = targets, []
+        else:
+            result = api.bulk(name, action, targets)
+            found, missing = result["uuids"], result["not_found"]
+    for uuid in found:
+        echo(f"run {uuid}: {done}")
+    if missing:
+        raise UserError(f"not found in {name}: {', '.join(missing)}")
+
+
+@app.command("stop")
+def stop(project: str | None = ProjectOption, uid: list[str] | None = UidsOption) -> None:
+    """Stop runs: at once if they have not started, else through stopping."""
+    _bulk("stop", "stop requested", project, uid)
+
+
+@app.command("approve")
+def approve(project: str | None = ProjectOption, uid: list[str] | None = UidsOption) -> None:
+    """Let runs waiting for approval (isApproved: false) go."""
+    _bulk("approve", "approved", project, uid)
+
+
+@app.command("skip")
+def skip(project: str | None = ProjectOption, uid: list[str] | None = UidsOption) -> None:
+    """Skip runs that have not started."""
+    _bulk("skip", "skipped", project, uid)
 
 
 @app.command("delete")
 def delete(
     project: str | None = ProjectOption,
-    uid: str | None = UuidOption,
-    yes: Annotated[bool, typer.Option("--yes", "-y")] = False,
+    uid: list[str] | None = UidsOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
-    """Delete a run and its data."""
+    """Delete runs and their data (running ones are stopped)."""
     name = project_of(project)
-    uuid = run_of(name, uid)
     if not yes:
-        typer.confirm(f"Delete run {uuid}?", abort=True)
+        typer.confirm(f"Delete {len(_targets(name, uid))} run(s)?", abort=True)
+    _bulk("delete", "deleted", name, uid)
+
+
+@app.command("restart")
+def restart(
+    project: str | None = ProjectOption,
+    uid: str | None = UuidOption,
+    copy: Annotated[
+        bool, typer.Option("--copy", "-c", help="Start with the original's artifacts.")
+    ] = False,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+) -> None:
+    """A new run from a run's spec (with --copy, and its artifacts)."""
+    target = project_of(project)
     with client() as api:
-        api.delete_run(name, uuid)
-    echo(f"run {uuid} deleted")
+        new = api.restart_run(
+            target, run_of(target, uid), copy=copy, **({"name": name} if name else {})
+        )
+    remember_run(target, new["uuid"])
+    echo(
+        f"run {new['uuid']} created as a {'copy' if copy else 'restart'} "
+        f"of {new['original']['uuid']}"
+    )
+
+
+@app.command("resume")
+def resume(project: str | None = ProjectOption, uid: str | None = UuidOption) -> None:
+    """Run a finished run again, keeping its outputs (for jobs that resume from a checkpoint)."""
+    target = project_of(project)
+    with client() as api:
+        run = api.resume_run(target, run_of(target, uid))
+    echo(f"run {run['uuid']}: {run['status']}")
+
+
+def _why_waiting(api: ApiClient, uuid: str) -> str:
+    try:
+        waiting = api.get_execution(uuid).get("waiting")
+    except GanglionError as exc:
+        return f"unknown ({exc.message})"
+    return str(waiting["message"]) if waiting else "about to start"

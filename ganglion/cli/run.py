@@ -123,6 +123,9 @@ def run(
     log: Annotated[
         bool, typer.Option("--log", "-l", help="Stream the logs until the run is done.")
     ] = False,
+    priority: Annotated[
+        int | None, typer.Option(help="Order among the project's runs waiting in a queue.")
+    ] = None,
 ) -> None:
     """Submit a polyaxonfile as a new run."""
     operation = build_operation(file, parse_params(param))
@@ -136,6 +139,7 @@ def run(
             tags=[t for t in (tags or "").split(",") if t] or None,
             managed_by="cli",
             pending="upload" if upload else None,
+            meta_info={"priority": priority} if priority is not None else None,
         )
         uuid = created["uuid"]
         remember_run(target, uuid)

@@ -19,6 +19,9 @@ def set_config(
     streams_host: Annotated[
         str | None, typer.Option(help="Tracking URL, if not the API's host.")
     ] = None,
+    scheduler_host: Annotated[
+        str | None, typer.Option(help="Scheduler URL, if not the API's host.")
+    ] = None,
     project: Annotated[str | None, typer.Option(help="Default project.")] = None,
 ) -> None:
     """Store settings in the client config file."""
@@ -28,6 +31,7 @@ def set_config(
             "host": host,
             "token": token,
             "streams_host": streams_host,
+            "scheduler_host": scheduler_host,
             "project": project,
         }.items()
         if v is not None

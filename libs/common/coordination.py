@@ -1,12 +1,13 @@
-"""What may be lost: locks between replicas (and later heartbeats). Redis in production; an
+"""What may be lost: locks and heartbeats between replicas. Redis in production; an
 in-process stand-in when every service shares one process (embedded)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from redis.asyncio import Redis
@@ -20,6 +21,14 @@ class Coordinator(ABC):
         this caller holds it."""
 
     @abstractmethod
+    async def beat(self, key: str, ttl: float) -> None:
+        """Record that `key` (a replica, a run) is alive now, for `ttl` seconds."""
+
+    @abstractmethod
+    async def last_beats(self, keys: Sequence[str]) -> dict[str, float]:
+        """When each of `keys` last beat (unix time), for those whose beat has not expired."""
+
+    @abstractmethod
     async def ping(self) -> None: ...
 
     @abstractmethod
@@ -29,6 +38,15 @@ class Coordinator(ABC):
 class LocalCoordinator(Coordinator):
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
+        self._beats: dict[str, tuple[float, float]] = {}
+
+    async def beat(self, key: str, ttl: float) -> None:
+        now = time.time()
+        self._beats[key] = (now, now + ttl)
+
+    async def last_beats(self, keys: Sequence[str]) -> dict[str, float]:
+        now = time.time()
+        return {k: self._beats[k][0] for k in keys if k in self._beats and self._beats[k][1] > now}
 
     @asynccontextmanager
     async def hold(self, name: str, ttl: float) -> AsyncIterator[bool]:
@@ -62,6 +80,17 @@ class RedisCoordinator(Coordinator):
                 # It may have expired while we worked; then it is someone else's now.
                 with contextlib.suppress(LockError):
                     await lock.release()
+
+    async def beat(self, key: str, ttl: float) -> None:
+        await self.redis.set(
+            f"{self.prefix}:beat:{key}", str(time.time()), px=max(int(ttl * 1000), 1)
+        )
+
+    async def last_beats(self, keys: Sequence[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        values = await self.redis.mget([f"{self.prefix}:beat:{k}" for k in keys])
+        return {k: float(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     async def ping(self) -> None:
         await self.redis.ping()

@@ -34,7 +34,7 @@ def token_guard(table: Table) -> Callable[..., Awaitable[str]]:
                 type="unauthenticated",
             )
         runtime = runtime_of(request)
-        async with runtime.db.session() as session:
+        async with runtime.db.read_session() as session:
             username = await username_for(session, table, runtime.settings.token, token)
         if username is None:
             raise ApiError(

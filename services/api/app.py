@@ -15,8 +15,9 @@ from libs.common.coordination import Coordinator
 from libs.common.health import health_router
 from libs.common.http import install_error_handlers
 from libs.common.runtime import open_runtime
-from services.api.api import meta, projects, runs
+from services.api.api import definitions, lifecycle, meta, projects, runs
 from services.api.api.meta import ganglion_version
+from services.api.consumers.artifacts import artifacts_copied
 from services.api.consumers.scheduler_status import mirror_scheduler_status
 from services.api.db.tables import inbox, outbox
 from services.api.domain.bootstrap import bootstrap_with_retry
@@ -57,6 +58,7 @@ def create_app(
             await runtime.consume(
                 "mirror_scheduler_status", mirror_scheduler_status(runtime.outbox)
             )
+            await runtime.consume("artifacts_copied", artifacts_copied(runtime.outbox, settings))
             app.state.runtime = runtime
             yield
 
@@ -69,6 +71,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router())
     app.include_router(meta.router)
+    app.include_router(definitions.router)
+    # Before the runs router: `DELETE .../runs/delete` is not a run named "delete".
+    app.include_router(lifecycle.router)
     app.include_router(projects.router)
     app.include_router(runs.router)
     return app

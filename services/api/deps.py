@@ -46,8 +46,10 @@ def get_outbox(runtime: RuntimeDep) -> Outbox:
 OutboxDep = Annotated[Outbox, Depends(get_outbox)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.db.session() as session:
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """Reads (GET) get a read session, which on SQLite never waits for the writer."""
+    db = runtime.db
+    async with db.read_session() if request.method in ("GET", "HEAD") else db.session() as session:
         yield session
 
 
@@ -65,7 +67,7 @@ async def authenticate(
             loc=("header", "Authorization"),
             type="unauthenticated",
         )
-    async with runtime.db.session() as session:
+    async with runtime.db.read_session() as session:
         user = await queries.user_by_token_hash(session, hash_token(token))
     if user is None:
         raise ApiError(

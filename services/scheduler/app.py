@@ -18,10 +18,12 @@ from libs.common.http import install_error_handlers
 from libs.common.ids import new_id
 from libs.common.runtime import open_runtime
 from services.scheduler.api import executions
+from services.scheduler.consumers.definitions import queue_changed, quota_changed
 from services.scheduler.consumers.runs import enqueue_submitted, run_deleted, stop_requested
 from services.scheduler.db.tables import inbox, known_tokens, outbox
-from services.scheduler.loops.dispatcher import Dispatcher
+from services.scheduler.loops.dispatcher import Dispatcher, Replica
 from services.scheduler.loops.monitor import Monitor
+from services.scheduler.loops.reconciler import Reconciler
 from services.scheduler.runners.base import Runner
 from services.scheduler.runners.local import LocalRunner
 from services.scheduler.settings import SchedulerSettings
@@ -55,20 +57,26 @@ def create_app(
             )
             runner = make_runner(settings)
             stack.push_async_callback(runner.close)
-            replica = f"{socket.gethostname()}:{os.getpid()}:{new_id().hex[-6:]}"
+            replica = Replica(f"{socket.gethostname()}:{os.getpid()}:{new_id().hex[-6:]}")
             dispatcher = Dispatcher(runtime, settings, runner, replica)
             monitor = Monitor(runtime, settings, runner, dispatcher)
+            reconciler = Reconciler(runtime, settings, runner)
             # Whatever commits an event (a new queued run, a stop) may give both loops work.
             runtime.db.on_commit(dispatcher.wake)
             runtime.db.on_commit(monitor.wake)
             runner.on_change(monitor.wake)
-            runtime.extras.update(dispatcher=dispatcher, monitor=monitor, runner=runner)
+            runtime.extras.update(
+                dispatcher=dispatcher, monitor=monitor, reconciler=reconciler, runner=runner
+            )
             await runtime.consume("enqueue_submitted", enqueue_submitted(runtime.outbox))
             await runtime.consume("stop_requested", stop_requested(runtime.outbox))
             await runtime.consume("run_deleted", run_deleted(runtime.outbox))
             await runtime.consume("token_created", remember_token(known_tokens))
+            await runtime.consume("queue_changed", queue_changed)
+            await runtime.consume("quota_changed", quota_changed)
             await runtime.run_in_background(dispatcher.run(), "dispatcher")
             await runtime.run_in_background(monitor.run(), "monitor")
+            await runtime.run_in_background(reconciler.run(), "reconciler")
             app.state.runtime = runtime
             yield
 

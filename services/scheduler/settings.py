@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from libs.common.quantities import parse_quantity
 from libs.common.settings import ServiceSettings
+from services.scheduler.domain.limits import Limits
 
 
 class SchedulerSettings(ServiceSettings):
@@ -16,7 +18,43 @@ class SchedulerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GANGLION_SCHEDULER_")
 
     runner: Literal["local"] = Field("local", description="Where runs execute: 'local' processes.")
-    concurrency: int = Field(4, ge=1, description="How many runs the default queue runs at once.")
+    concurrency: int = Field(
+        4,
+        ge=1,
+        description="Runs at once in the default queue (unless a queue named default is defined).",
+    )
+    capacity_runs: int | None = Field(
+        None, ge=1, description="Most runs at once across all queues; unlimited by default."
+    )
+    capacity_cpu: float | None = Field(
+        None, gt=0, description="Most cpu cores requested at once across all queues."
+    )
+    capacity_memory: str | None = Field(
+        None, description="Most memory requested at once (a quantity such as 64Gi)."
+    )
+    capacity_gpu: float | None = Field(
+        None, ge=0, description="Most gpus requested at once across all queues."
+    )
+    retry_backoff: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds before a failed run's first retry; doubles each time (at most 5 min).",
+    )
+    start_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a run may take to start its process before it fails (or retries).",
+    )
+    resync_interval: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds between re-announcements of current statuses, which heal lost events.",
+    )
+    heartbeat_ttl: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds after which a replica or run without a heartbeat counts as gone.",
+    )
     stop_grace_period: float = Field(
         10.0, ge=0, description="Seconds between SIGTERM and SIGKILL when a run is stopped."
     )
@@ -41,6 +79,20 @@ class SchedulerSettings(ServiceSettings):
     runner_state_dir: Path | None = Field(
         None, description="Local runner bookkeeping; <home>/runner by default."
     )
+
+    @field_validator("capacity_memory")
+    @classmethod
+    def _quantity(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_quantity(value)
+        return value
+
+    @property
+    def capacity(self) -> Limits:
+        memory = parse_quantity(self.capacity_memory) if self.capacity_memory else None
+        return Limits(
+            runs=self.capacity_runs, cpu=self.capacity_cpu, memory=memory, gpu=self.capacity_gpu
+        )
 
     @property
     def resolved_runner_state_dir(self) -> Path:

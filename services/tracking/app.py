@@ -45,7 +45,7 @@ def create_app(
             )
             store = LocalArtifactStore(settings.resolved_artifacts_root)
             runtime.extras["store"] = store
-            await runtime.consume("run_created", run_created)
+            await runtime.consume("run_created", run_created(store, runtime.outbox))
             await runtime.consume("run_deleted", run_deleted(store))
             await runtime.consume("token_created", remember_token(known_tokens))
             app.state.runtime = runtime

@@ -43,8 +43,10 @@ def get_store(runtime: RuntimeDep) -> LocalArtifactStore:
 StoreDep = Annotated[LocalArtifactStore, Depends(get_store)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.db.session() as session:
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """Reads (GET) get a read session, which on SQLite never waits for the writer."""
+    db = runtime.db
+    async with db.read_session() if request.method in ("GET", "HEAD") else db.session() as session:
         yield session
 
 
@@ -77,7 +79,7 @@ async def readable_run(
     uuid: Annotated[str, Path()],
 ) -> RunRef:
     ref = RunRef(namespace, owner, project, _uuid(uuid))
-    async with runtime.db.session() as session:
+    async with runtime.db.read_session() as session:
         await check_run(session, namespace, owner, project, ref.uuid, write=False)
     return ref
 
@@ -91,7 +93,7 @@ async def writable_run(
     uuid: Annotated[str, Path()],
 ) -> RunRef:
     ref = RunRef(namespace, owner, project, _uuid(uuid))
-    async with runtime.db.session() as session:
+    async with runtime.db.read_session() as session:
         await check_run(session, namespace, owner, project, ref.uuid, write=True)
     return ref
 

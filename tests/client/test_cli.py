@@ -183,9 +183,83 @@ def test_stop_and_follow_logs(
         )
         wait_until(lambda: len(api.get_logs("ganglion", "demo", uuid)["logs"]) >= 3)
         code, out, _ = run_cli(capsys, "ops", "stop", "-p", "demo", "-uid", uuid)
-        assert code == 0 and ("stopping" in out or "stopped" in out)
+        assert code == 0 and f"run {uuid}: stop requested" in out
         wait_until(lambda: api.get_run("demo", uuid)["status"] == "stopped")
         streamed, _ = follower.communicate(timeout=60)
     assert follower.returncode == 0
     assert streamed.splitlines()[0] == "tick 0"
     assert len(streamed.splitlines()) >= 3
+
+
+SLOW = (
+    "kind: component\nqueue: solo\nrun:\n  kind: job\n  container:\n    image: python\n"
+    "    command: [python3, -c, 'import time; time.sleep(60)']\n"
+)
+
+
+def test_queues_quotas_and_the_lifecycle_verbs(
+    live: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run_cli(capsys, "project", "create", "demo")[0] == 0
+    code, out, _ = run_cli(
+        capsys, "queue", "create", "solo", "--concurrency", "1", "--priority", "3"
+    )
+    assert code == 0 and "queue solo created (priority 3, concurrency 1)" in out
+    code, out, _ = run_cli(capsys, "queue", "ls")
+    assert out.splitlines()[1].split() == ["solo", "3", "1"]
+    code, _, err = run_cli(capsys, "queue", "update", "solo")
+    assert code == 2 and "nothing to change" in one_line(err)
+    code, out, _ = run_cli(
+        capsys,
+        "quota",
+        "set",
+        "--project",
+        "demo",
+        "--runs",
+        "5",
+        "--memory",
+        "8Gi",
+        "--share",
+        "2",
+    )
+    assert code == 0
+    code, out, _ = run_cli(capsys, "quota", "ls")
+    assert out.splitlines()[1].split() == ["project", "demo", "5", "-", "8Gi", "-", "2"]
+    code, _, err = run_cli(capsys, "quota", "set", "--runs", "1")
+    assert code == 2 and "exactly one of --project and --user" in one_line(err)
+    code, _, err = run_cli(capsys, "quota", "set", "--user", "ann", "--memory", "plenty")
+    assert code == 2 and "not a Kubernetes quantity" in one_line(err)
+
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(SLOW)
+    first = run_cli(capsys, "run", "-f", str(slow), "-p", "demo")[1].split()[1]
+    second = run_cli(capsys, "run", "-f", str(slow), "-p", "demo")[1].split()[1]
+    with ApiClient(live.url, live.token) as api:
+        wait_until(lambda: api.get_run("demo", first)["status"] == "running")
+        wait_until(lambda: api.get_run("demo", second)["status"] == "queued")
+    code, out, _ = run_cli(capsys, "ops", "get", "-p", "demo", "-uid", second)
+    assert "waiting: queue 'solo' is full (1/1 running); position 1 of 1 in queue 'solo'" in out
+    code, out, _ = run_cli(capsys, "ops", "stop", "-p", "demo", "-uid", first, "-uid", second)
+    assert code == 0 and out.count("stop requested") == 2
+    with ApiClient(live.url, live.token) as api:
+        wait_until(lambda: api.get_run("demo", first)["status"] == "stopped")
+        assert api.get_run("demo", second)["status"] == "stopped"
+    code, out, _ = run_cli(capsys, "ops", "restart", "-p", "demo", "-uid", first, "--name", "again")
+    assert code == 0 and f"as a restart of {first}" in out
+    restarted = out.split()[1]
+    code, out, _ = run_cli(capsys, "ops", "restart", "-p", "demo", "-uid", first, "--copy")
+    assert code == 0 and "as a copy" in out
+    code, out, _ = run_cli(
+        capsys, "ops", "stop", "-p", "demo", "-uid", restarted, "-uid", out.split()[1]
+    )
+    code, _, err = run_cli(capsys, "ops", "skip", "-p", "demo", "-uid", first)
+    assert code == 2 and "only a run that has not started can be skipped" in one_line(err)
+    code, out, _ = run_cli(capsys, "ops", "resume", "-p", "demo", "-uid", second)
+    assert code == 0 and f"run {second}: compiled" in out
+    run_cli(capsys, "ops", "stop", "-p", "demo", "-uid", second)
+    code, out, err = run_cli(
+        capsys, "ops", "delete", "-p", "demo", "-uid", first, "-uid", "0" * 32, "--yes"
+    )
+    assert code == 2 and f"run {first}: deleted" in out and "not found in demo: " + "0" * 32 in err
+    assert run_cli(capsys, "queue", "delete", "solo")[0] == 0
+    assert run_cli(capsys, "quota", "delete", "--project", "demo")[0] == 0

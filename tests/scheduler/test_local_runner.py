@@ -7,7 +7,7 @@ from pathlib import Path
 
 from services.scheduler.runners.base import State
 from services.scheduler.runners.local import LocalRunner
-from tests.scheduler.test_runner_conformance import finished, launch
+from tests.scheduler.test_runner_conformance import _printed, finished, launch
 from tests.support.waiting import eventually
 
 
@@ -48,3 +48,22 @@ async def test_scheduler_settings_do_not_leak_into_runs(
 
 async def _running(runner: LocalRunner, handle: dict[str, object]) -> bool:
     return (await runner.status(handle)).state == State.RUNNING
+
+
+async def test_processes_left_by_a_killed_shim_are_found_and_stopped(tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "state")
+    handle = await runner.start(
+        launch(tmp_path, "import time; print('child', flush=True); time.sleep(60)")
+    )
+    # Once it printed: a print into the dead shim's pipe would kill it (SIGPIPE).
+    await eventually(lambda: _printed(runner, handle, "child"))
+    os.kill(int(handle["pid"]), 9)  # the shim only: the run's own process lives on
+    observation = await finished(runner, handle)
+    assert observation.state == State.GONE
+    assert [h["run_uuid"] for h in await runner.list_active()] == [handle["run_uuid"]]
+    await runner.stop(handle, force=True)
+    await eventually(lambda: _none_active(runner))
+
+
+async def _none_active(runner: LocalRunner) -> bool:
+    return await runner.list_active() == []

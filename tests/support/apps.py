@@ -4,8 +4,9 @@ at what they published on RabbitMQ."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import aio_pika
 import httpx
@@ -18,12 +19,27 @@ from tests.support.waiting import eventually
 
 @asynccontextmanager
 async def serve(app: FastAPI, *, auth: bool = True) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
+    context = app.router.lifespan_context(app)
+    await context.__aenter__()
+    try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", headers=AUTH if auth else {}
         ) as client:
             yield client
+    finally:
+        await shut_down(context)
+
+
+async def shut_down(context: AbstractAsyncContextManager[object], timeout: float = 30.0) -> None:
+    """Leave an app's lifespan; if that hangs, say where every task is stuck."""
+    try:
+        await asyncio.wait_for(context.__aexit__(None, None, None), timeout)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            print(f"--- task {task.get_name()}", file=sys.stderr)
+            task.print_stack(file=sys.stderr)
+        raise
 
 
 async def published(infra: Infra, queue: str) -> list[Envelope]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from libs.common.db.migrations import upgrade
 
+PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON")
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -45,7 +46,9 @@ class Database:
         self.schema = schema
         self.migrations = migrations
         self._engine: AsyncEngine | None = None
+        self._reader: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._read_sessions: async_sessionmaker[AsyncSession] | None = None
         self._commit_hooks: list[Callable[[], None]] = []
         if self.is_postgres and (schema is None or not _SCHEMA.match(schema)):
             raise ValueError(f"invalid Postgres schema name {schema!r}")
@@ -74,41 +77,47 @@ class Database:
                 max_overflow=10,
                 connect_args={"server_settings": {"search_path": str(self.schema)}},
             )
+            self._reader = self._engine
         else:
-            self._engine = self._sqlite_engine()
+            self._engine = self._sqlite_engine(writer=True)
+            self._reader = self._sqlite_engine(writer=False)
         session_class = type("ServiceSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)
         self._sessions = async_sessionmaker(
             self._engine, expire_on_commit=False, sync_session_class=session_class
         )
+        self._read_sessions = async_sessionmaker(self._reader, expire_on_commit=False)
         if migrate and self.migrations is not None:
             await self.migrate()
 
-    def _sqlite_engine(self) -> AsyncEngine:
+    def _sqlite_engine(self, *, writer: bool) -> AsyncEngine:
+        """SQLite has one writer: writes go through one connection, each transaction taking the
+        write lock up front (BEGIN IMMEDIATE), so they queue in asyncio rather than sleep in
+        SQLite's busy handler (in steps up to 100 ms) or fail to upgrade a read lock. Reads use
+        their own connections and, in WAL mode, never wait for the writer."""
         database = make_url(self.url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(self.url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            self.url,
+            connect_args={"timeout": 30},
+            pool_size=1 if writer else 4,
+            max_overflow=0,
+            pool_timeout=60,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             # Take over transaction control from the driver so we can BEGIN IMMEDIATE below.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            for pragma in (
-                "journal_mode=WAL",
-                "synchronous=NORMAL",
-                "busy_timeout=30000",
-                "foreign_keys=ON",
-            ):
+            for pragma in PRAGMAS:
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            # A deferred transaction that reads and then writes cannot wait for the lock and fails
-            # with "database is locked"; taking the write lock up front makes it wait instead.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
         return engine
 
@@ -132,15 +141,24 @@ class Database:
             await connection.run_sync(upgrade, self.migrations)
 
     async def dispose(self) -> None:
+        if self._reader is not None and self._reader is not self._engine:
+            await self._reader.dispose()
         if self._engine is not None:
             await self._engine.dispose()
-            self._engine = None
-            self._sessions = None
+        self._engine = self._reader = None
+        self._sessions = self._read_sessions = None
 
     def session(self) -> AsyncSession:
+        """A session for work that writes (or must see its own writes)."""
         if self._sessions is None:
             raise RuntimeError("the database is not connected")
         return self._sessions()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reading only; on SQLite it does not wait for the writer."""
+        if self._read_sessions is None:
+            raise RuntimeError("the database is not connected")
+        return self._read_sessions()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

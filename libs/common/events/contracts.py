@@ -6,8 +6,10 @@ Subjects: `run:<uuid>`, `project:<owner>/<name>`, `token:<id>`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from libs.common.events.envelope import Event
 from libs.common.lifecycle import RunStatus
@@ -36,8 +38,43 @@ class ProjectDeleted(Event):
     name: str
 
 
+class QueueChanged(Event):
+    """A queue definition, whole (created, updated, or deleted with `deleted=True`)."""
+
+    NAME = "api.queue.changed"
+    name: str
+    priority: int = 0
+    concurrency: int | None = None
+    deleted: bool = False
+
+
+class QuotaChanged(Event):
+    """A quota on a project or a user, whole; None means unlimited. `share` weighs a project in
+    fair share (projects only)."""
+
+    NAME = "api.quota.changed"
+    kind: Literal["project", "user"]
+    subject: str
+    runs: int | None = None
+    cpu: float | None = None
+    memory: float | None = None
+    gpu: float | None = None
+    share: float = 1.0
+    deleted: bool = False
+
+
+class CopySource(BaseModel):
+    """Artifacts a new run starts with: the original's whole folder, or some dirs and files."""
+
+    uuid: UUID
+    project: str
+    dirs: list[str] | None = None
+    files: list[str] | None = None
+
+
 class RunCreated(Event):
-    """A run record exists (managed or tracking-only); tracking starts accepting its data."""
+    """A run record exists (managed or tracking-only); tracking starts accepting its data, and
+    first copies `copy_from` into it when the run is a copy."""
 
     NAME = "api.run.created"
     uuid: UUID
@@ -49,6 +86,16 @@ class RunCreated(Event):
     namespace: str
     user: str
     created_at: datetime
+    copy_from: CopySource | None = None
+
+
+class ArtifactsCopied(Event):
+    """Tracking copied a new run's starting artifacts (answer to `RunCreated.copy_from`)."""
+
+    NAME = "tracking.artifacts.copied"
+    uuid: UUID
+    files: int = 0
+    error: str | None = None
 
 
 class RunSubmitted(Event):
@@ -67,6 +114,8 @@ class RunSubmitted(Event):
     content: dict[str, Any]
     queue: str | None = None
     submission: int = 1
+    user: str | None = None
+    priority: int = 0
 
 
 class RunStopRequested(Event):
@@ -119,7 +168,10 @@ CONTRACTS: tuple[type[Event], ...] = (
     TokenCreated,
     ProjectCreated,
     ProjectDeleted,
+    QueueChanged,
+    QuotaChanged,
     RunCreated,
+    ArtifactsCopied,
     RunSubmitted,
     RunStopRequested,
     RunDeleted,

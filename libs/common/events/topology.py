@@ -27,10 +27,13 @@ class Binding:
 
 TOPOLOGY: tuple[Binding, ...] = (
     Binding("api", "mirror_scheduler_status", (c.SchedulerRunStatusChanged.routing_key(),)),
+    Binding("api", "artifacts_copied", (c.ArtifactsCopied.routing_key(),)),
     Binding("scheduler", "enqueue_submitted", (c.RunSubmitted.routing_key(),)),
     Binding("scheduler", "stop_requested", (c.RunStopRequested.routing_key(),)),
     Binding("scheduler", "run_deleted", (c.RunDeleted.routing_key(),)),
     Binding("scheduler", "token_created", (c.TokenCreated.routing_key(),)),
+    Binding("scheduler", "queue_changed", (c.QueueChanged.routing_key(),)),
+    Binding("scheduler", "quota_changed", (c.QuotaChanged.routing_key(),)),
     Binding("tracking", "run_created", (c.RunCreated.routing_key(),)),
     Binding("tracking", "run_deleted", (c.RunDeleted.routing_key(),)),
     Binding("tracking", "token_created", (c.TokenCreated.routing_key(),)),

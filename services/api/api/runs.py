@@ -27,7 +27,7 @@ from services.api.domain.status import set_run_status, timeline_of
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 
-async def _run_or_404(
+async def run_or_404(
     session: AsyncSession, project: Project, uuid: RunUuid, *, lock: bool = False
 ) -> Run:
     run = await queries.get_run(session, project, uuid, lock=lock)
@@ -38,7 +38,7 @@ async def _run_or_404(
     return run
 
 
-def _status(run: Run) -> StatusRead:
+def status_of(run: Run) -> StatusRead:
     timeline = timeline_of(run)
     return StatusRead(
         uuid=run.uuid.hex, status=timeline.status, status_conditions=list(timeline.conditions)
@@ -103,7 +103,7 @@ async def get_run(
     owner: Owner, project: str, uuid: RunUuid, _: CurrentUser, session: SessionDep
 ) -> RunRead:
     target = await project_or_404(session, owner, project)
-    return RunRead.of(await _run_or_404(session, target, uuid))
+    return RunRead.of(await run_or_404(session, target, uuid))
 
 
 @router.patch("/{owner}/{project}/runs/{uuid}", response_model=RunRead)
@@ -113,7 +113,7 @@ async def update_run(
 ) -> RunRead:
     async with session.begin():
         target = await project_or_404(session, owner, project)
-        run = await _run_or_404(session, target, uuid, lock=True)
+        run = await run_or_404(session, target, uuid, lock=True)
         changes = body.model_dump(exclude_unset=True, exclude={"merge"})
         domain.update_run(run, changes, merge=body.merge)
     return RunRead.of(run)
@@ -130,9 +130,7 @@ async def delete_run(
 ) -> Response:
     async with session.begin():
         target = await project_or_404(session, owner, project)
-        await domain.delete_run(
-            session, outbox, await _run_or_404(session, target, uuid, lock=True)
-        )
+        await domain.delete_run(session, outbox, await run_or_404(session, target, uuid, lock=True))
     return Response(status_code=204)
 
 
@@ -141,7 +139,7 @@ async def get_statuses(
     owner: Owner, project: str, uuid: RunUuid, _: CurrentUser, session: SessionDep
 ) -> StatusRead:
     target = await project_or_404(session, owner, project)
-    return _status(await _run_or_404(session, target, uuid))
+    return status_of(await run_or_404(session, target, uuid))
 
 
 @router.post("/{owner}/{project}/runs/{uuid}/statuses", response_model=StatusRead)
@@ -157,7 +155,7 @@ async def create_status(
     condition = body.condition
     async with session.begin():
         target = await project_or_404(session, owner, project)
-        run = await _run_or_404(session, target, uuid, lock=True)
+        run = await run_or_404(session, target, uuid, lock=True)
         change = await set_run_status(
             session,
             outbox,
@@ -175,7 +173,7 @@ async def create_status(
                 loc=("body", "condition", "type"),
                 type="forbidden_transition",
             )
-    return _status(run)
+    return status_of(run)
 
 
 @router.post("/{owner}/{project}/runs/{uuid}/stop", response_model=StatusRead)
@@ -189,9 +187,9 @@ async def stop_run(
 ) -> StatusRead:
     async with session.begin():
         target = await project_or_404(session, owner, project)
-        run = await _run_or_404(session, target, uuid, lock=True)
+        run = await run_or_404(session, target, uuid, lock=True)
         await domain.stop_run(session, outbox, run)
-    return _status(run)
+    return status_of(run)
 
 
 @router.post("/{owner}/{project}/runs/{uuid}/approve", response_model=StatusRead)
@@ -206,6 +204,6 @@ async def approve_run(
 ) -> StatusRead:
     async with session.begin():
         target = await project_or_404(session, owner, project)
-        run = await _run_or_404(session, target, uuid, lock=True)
+        run = await run_or_404(session, target, uuid, lock=True)
         await domain.approve_run(session, outbox, settings, run)
-    return _status(run)
+    return status_of(run)

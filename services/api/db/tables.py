@@ -98,5 +98,36 @@ class Run(Base):
     schedule_at: Mapped[datetime | None]
 
 
+class QueueDefinition(Base):
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(150))
+    name: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[int] = mapped_column(default=0)
+    concurrency: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Quota(Base):
+    """Limits on what a project or a user runs at once; None is unlimited."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("owner", "kind", "subject"),)
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(150))
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(150))
+    runs: Mapped[int | None]
+    cpu: Mapped[float | None]
+    memory: Mapped[float | None]
+    gpu: Mapped[float | None]
+    share: Mapped[float] = mapped_column(default=1.0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.events.contracts import (
+    CopySource,
     RunCreated,
     RunDeleted,
     RunStopRequested,
@@ -20,6 +21,7 @@ from libs.common.http import ApiError
 from libs.common.ids import new_id, utcnow
 from libs.common.lifecycle import DONE, SAFE_STOP, RunStatus, Timeline
 from libs.common.outbox import Outbox
+from libs.common.queues import DEFAULT_QUEUE, queue_name
 from libs.common.spec import (
     EXECUTABLE_KINDS,
     CompiledOperation,
@@ -29,6 +31,7 @@ from libs.common.spec import (
     load_content,
 )
 from services.api.db.tables import Project, Run, User
+from services.api.domain.definitions import get_queue
 from services.api.domain.status import set_run_status, store_timeline
 from services.api.settings import ApiSettings
 
@@ -49,7 +52,7 @@ class RunRequest:
     pending: str | None = None
 
 
-def _compile(
+def compile_request(
     settings: ApiSettings, project: Project, user: User, run_uuid: Any, request: RunRequest
 ) -> CompiledOperation:
     if not request.content or not request.content.strip():
@@ -96,10 +99,19 @@ async def create_run(
     project: Project,
     user: User,
     request: RunRequest,
+    *,
+    original: dict[str, Any] | None = None,
+    copy_from: CopySource | None = None,
 ) -> Run:
     uuid = new_id()
     now = utcnow()
-    compiled = _compile(settings, project, user, uuid, request) if request.is_managed else None
+    compiled = (
+        compile_request(settings, project, user, uuid, request) if request.is_managed else None
+    )
+    if compiled is not None:
+        await _check_queue(session, project.owner, compiled)
+    if "priority" in request.meta_info and not isinstance(request.meta_info["priority"], int):
+        raise ApiError(422, "priority must be an integer", loc=("body", "meta_info", "priority"))
     inputs: dict[str, Any] = {}
     if compiled is not None:
         names = {io.name for io in compiled.inputs or []}
@@ -124,7 +136,7 @@ async def create_run(
         outputs={},
         meta_info=request.meta_info,
         settings={"namespace": settings.namespace},
-        original=None,
+        original=original,
         pipeline=None,
         submission=0,
         created_at=now,
@@ -145,6 +157,7 @@ async def create_run(
             namespace=settings.namespace,
             user=run.user,
             created_at=now,
+            copy_from=copy_from,
         ),
         subject=run_subject(uuid),
     )
@@ -190,9 +203,27 @@ async def submit(session: AsyncSession, outbox: Outbox, settings: ApiSettings, r
             content=content,
             queue=compiled.queue,
             submission=run.submission,
+            user=run.user,
+            priority=_priority(run),
         ),
         subject=run_subject(run.uuid),
     )
+
+
+def _priority(run: Run) -> int:
+    value = (run.meta_info or {}).get("priority", 0)
+    return value if isinstance(value, int) else 0
+
+
+async def _check_queue(session: AsyncSession, owner: str, compiled: CompiledOperation) -> None:
+    name = queue_name(compiled.queue)
+    if name != DEFAULT_QUEUE and await get_queue(session, owner, name) is None:
+        raise ApiError(
+            422,
+            f"queue {name!r} does not exist; create it first (ganglion queue create {name})",
+            loc=("body", "content", "queue"),
+            type="unknown_queue",
+        )
 
 
 async def stop_run(

@@ -11,15 +11,16 @@ from libs.common.events.contracts import RunDeleted, RunStopRequested, RunSubmit
 from libs.common.events.envelope import Envelope
 from libs.common.ids import utcnow
 from libs.common.inbox import SessionHandler
-from libs.common.lifecycle import RunStatus
+from libs.common.lifecycle import DONE, RunStatus
 from libs.common.outbox import Outbox
+from libs.common.queues import DEFAULT_QUEUE
 from services.scheduler.db import queries
 from services.scheduler.db.tables import Execution
 from services.scheduler.domain.status import set_execution_status
 from services.scheduler.domain.stopping import request_stop
+from services.scheduler.domain.submission import apply_submission, reopen
 
 log = logging.getLogger(__name__)
-DEFAULT_QUEUE = "default"
 
 
 def _new_execution(
@@ -33,6 +34,12 @@ def _new_execution(
         name=None,
         namespace=namespace,
         queue=DEFAULT_QUEUE,
+        priority=0,
+        cpu=0.0,
+        memory=0.0,
+        gpu=0.0,
+        max_retries=0,
+        attempt=0,
         content={},
         submission=submission,
         status=RunStatus.COMPILED.value,
@@ -47,17 +54,20 @@ def _new_execution(
 def enqueue_submitted(outbox: Outbox) -> SessionHandler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         event = envelope.open(RunSubmitted)
-        existing = await queries.get_execution(session, event.uuid, lock=True)
-        if existing is not None:
-            # A redelivery, a submission that a stop or delete overtook, or a later one
-            # (resuming a run comes with the scheduler issue).
-            log.info(
-                "run %s: submission %d already known (have %d, %s)",
-                event.uuid,
-                event.submission,
-                existing.submission,
-                existing.status,
-            )
+        execution = await queries.get_execution(session, event.uuid, lock=True)
+        if execution is not None:
+            if execution.deleted or event.submission <= execution.submission:
+                # A redelivery, or a submission that a stop or a delete overtook.
+                log.info(
+                    "run %s: submission %d already handled (%s)",
+                    event.uuid,
+                    event.submission,
+                    execution.status,
+                )
+            elif RunStatus(execution.status) in DONE:
+                await reopen(session, outbox, execution, event)
+            else:
+                execution.resubmission = event.model_dump(mode="json")
             return
         execution = _new_execution(
             event.uuid,
@@ -66,23 +76,16 @@ def enqueue_submitted(outbox: Outbox) -> SessionHandler:
             namespace=event.namespace,
             submission=event.submission,
         )
-        execution.name = event.name
-        execution.content = event.content
-        # Named queues come with the scheduler issue; until then every run shares the default one.
-        execution.queue = DEFAULT_QUEUE
-        execution.queued_at = utcnow()
+        apply_submission(execution, event)
         session.add(execution)
         await session.flush()
-        requested = (
-            f" (asked for {event.queue!r})" if event.queue and event.queue != DEFAULT_QUEUE else ""
-        )
         await set_execution_status(
             session,
             outbox,
             execution,
             RunStatus.QUEUED,
             reason="Scheduler",
-            message=f"queued in {DEFAULT_QUEUE}{requested}",
+            message=f"queued in {execution.queue}",
         )
 
     return handle

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.lifecycle import ACTIVE, RunStatus
-from services.scheduler.db.tables import Execution
-
-WATCHED = frozenset(ACTIVE | {RunStatus.UNSCHEDULABLE})
-"""Statuses in which an execution may hold, or be about to hold, a runner."""
+from services.scheduler.db.tables import Execution, QueueDefinition, Quota
 
 
 async def get_execution(
@@ -33,29 +31,33 @@ async def count_in(session: AsyncSession, statuses: Iterable[RunStatus]) -> int:
     return (await session.execute(query)).scalar_one()
 
 
-async def waiting(session: AsyncSession, limit: int) -> list[Execution]:
-    query = (
-        select(Execution)
-        .where(Execution.status == RunStatus.QUEUED.value)
-        .order_by(Execution.queued_at, Execution.uuid)
-        .limit(limit)
+async def queue_definitions(session: AsyncSession) -> list[QueueDefinition]:
+    return list((await session.execute(select(QueueDefinition))).scalars())
+
+
+async def quotas(session: AsyncSession) -> list[Quota]:
+    return list((await session.execute(select(Quota))).scalars())
+
+
+_SLOT = (
+    Execution.uuid,
+    Execution.queue,
+    Execution.project,
+    Execution.user,
+    Execution.cpu,
+    Execution.memory,
+    Execution.gpu,
+)
+
+
+async def holding_slots(session: AsyncSession) -> list[Any]:
+    """Light rows of the executions that count against limits."""
+    query = select(*_SLOT).where(Execution.status.in_([s.value for s in ACTIVE]))
+    return list((await session.execute(query)).all())
+
+
+async def queued(session: AsyncSession) -> list[Any]:
+    query = select(*_SLOT, Execution.priority, Execution.queued_at, Execution.created_at).where(
+        Execution.status == RunStatus.QUEUED.value
     )
-    return list((await session.execute(query)).scalars())
-
-
-async def watched(session: AsyncSession) -> list[UUID]:
-    query = select(Execution.uuid).where(Execution.status.in_([s.value for s in WATCHED]))
-    return list((await session.execute(query)).scalars())
-
-
-async def queue_position(session: AsyncSession, execution: Execution) -> int | None:
-    if execution.status != RunStatus.QUEUED.value or execution.queued_at is None:
-        return None
-    query = (
-        select(func.count())
-        .select_from(Execution)
-        .where(
-            Execution.status == RunStatus.QUEUED.value, Execution.queued_at < execution.queued_at
-        )
-    )
-    return (await session.execute(query)).scalar_one() + 1
+    return list((await session.execute(query)).all())

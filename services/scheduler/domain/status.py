@@ -38,9 +38,12 @@ async def set_execution_status(
     reason: str,
     message: str | None = None,
     at: datetime | None = None,
+    force: bool = False,
 ) -> Change:
     at = at or utcnow()
-    change = set_status(timeline_of(execution), status, at=at, reason=reason, message=message)
+    change = set_status(
+        timeline_of(execution), status, at=at, reason=reason, message=message, force=force
+    )
     if not change.decision.accepted:
         log.info(
             "run %s: refused %s -> %s: %s",

@@ -1,4 +1,5 @@
-"""The decision loop: claim queued runs up to the queue's limit and start them on the runner.
+"""The decision loop: plan which queued runs start (queues, quotas, fair share), claim each with
+a compare-and-set, and start them on the runner.
 
 One replica decides at a time (a coordinator lock, so limits hold across replicas); each claim
 is a compare-and-set, so even without the lock no run starts twice.
@@ -7,14 +8,17 @@ is a compare-and-set, so even without the lock no run starts twice.
 from __future__ import annotations
 
 import logging
+import socket
+from dataclasses import dataclass
 from uuid import UUID
 
-from libs.common.lifecycle import ACTIVE, RunStatus
+from libs.common.lifecycle import RunStatus
 from libs.common.loops import Loop
 from libs.common.runtime import Runtime
 from services.scheduler.db import queries
-from services.scheduler.domain.decisions import Waiting, choose
+from services.scheduler.domain.decisions import plan
 from services.scheduler.domain.launch import NotExecutable, launch_of
+from services.scheduler.domain.situation import load_situation
 from services.scheduler.domain.status import claim, set_execution_status
 from services.scheduler.runners.base import Runner
 from services.scheduler.settings import SchedulerSettings
@@ -22,11 +26,27 @@ from services.scheduler.settings import SchedulerSettings
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Replica:
+    """This scheduler process: claims carry its id; its heartbeat says it is alive."""
+
+    id: str
+    host: str = socket.gethostname()
+
+    @property
+    def beat_key(self) -> str:
+        return replica_key(self.id)
+
+
+def replica_key(replica_id: str) -> str:
+    return f"scheduler:{replica_id}"
+
+
 class Dispatcher(Loop):
     name = "dispatcher"
 
     def __init__(
-        self, runtime: Runtime, settings: SchedulerSettings, runner: Runner, replica: str
+        self, runtime: Runtime, settings: SchedulerSettings, runner: Runner, replica: Replica
     ) -> None:
         super().__init__(settings.poll_interval)
         self.runtime = runtime
@@ -44,21 +64,18 @@ class Dispatcher(Loop):
 
     async def _claim(self) -> list[UUID]:
         db, outbox = self.runtime.db, self.runtime.outbox
+        # Decide on a read session: most rounds start nothing and need no write lock.
+        async with db.read_session() as session:
+            decision = plan(await load_situation(session, self.settings))
+        if not decision.start:
+            return []
         claimed: list[UUID] = []
         async with db.session() as session, session.begin():
-            active = await queries.count_in(session, ACTIVE)
-            free = self.settings.concurrency - active
-            if free <= 0:
-                return []
-            candidates = await queries.waiting(session, limit=free * 2)
-            picks = choose(
-                [Waiting(c.uuid, c.queued_at or c.created_at) for c in candidates],
-                active=active,
-                concurrency=self.settings.concurrency,
-            )
-            by_uuid = {c.uuid: c for c in candidates}
-            for uuid in picks:
-                if await claim(session, outbox, by_uuid[uuid], by=self.replica):
+            for uuid in decision.start:
+                execution = await queries.get_execution(session, uuid)
+                if execution is not None and await claim(
+                    session, outbox, execution, by=self.replica.id
+                ):
                     claimed.append(uuid)
         self.starting.update(claimed)
         return claimed

@@ -1,39 +1,51 @@
-"""The monitor: watches every execution that holds (or should hold) a runner and moves it along.
+"""The monitor: moves each execution this replica owns along, from what the runner observes.
 
 - starting -> running once the run's process started; exited -> succeeded / failed / stopped;
-  gone without an exit code -> failed (or stopped, if a stop was asked for);
-- a requested stop is signalled (SIGTERM), then forced after the grace period;
-- a claim that never started (the scheduler died between claim and start) is adopted if the
-  runner has the execution, and queued again otherwise.
-It reads only the database and the runner, so after a scheduler restart it picks up where the
-previous process left off.
+  gone without an exit code -> failed; a failure with retries left -> retrying, then queued again
+  after an exponential back-off (termination.maxRetries);
+- a requested stop is signalled (SIGTERM), then forced after the grace period; a run past its
+  termination.timeout is stopped with that reason; a process that never starts is failed;
+- a claim whose start never happened is adopted if the runner has it, and queued again otherwise.
+
+Each replica watches the executions it claimed, and adopts those of a replica whose heartbeat is
+gone (for a runner bound to its host, only those started on this host). Everything it needs is
+in the database and the runtime, so a restarted scheduler picks up where the previous left off.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.ids import as_utc, utcnow
-from libs.common.lifecycle import DONE, RunStatus
+from libs.common.lifecycle import ACTIVE, DONE, RunStatus
 from libs.common.loops import Loop
 from libs.common.runtime import Runtime
 from services.scheduler.db import queries
 from services.scheduler.db.tables import Execution
 from services.scheduler.domain.status import set_execution_status
-from services.scheduler.loops.dispatcher import Dispatcher
+from services.scheduler.domain.submission import reopen_if_resubmitted
+from services.scheduler.loops.dispatcher import Dispatcher, Replica, replica_key
 from services.scheduler.runners.base import Handle, Observation, Runner, State
 from services.scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
 
+WATCHED = frozenset(ACTIVE | {RunStatus.UNSCHEDULABLE, RunStatus.RETRYING})
+MAX_BACKOFF = 300.0
 
-def verdict(observation: Observation, *, stop_requested: bool) -> tuple[RunStatus, str, str]:
+
+def run_key(uuid: object) -> str:
+    return f"run:{uuid}"
+
+
+def verdict(observation: Observation, *, stop_reason: str | None) -> tuple[RunStatus, str, str]:
     """The final status of an execution that is over, with reason and message."""
-    if stop_requested:
-        return RunStatus.STOPPED, "StopRequested", "Stopped on request"
+    if stop_reason is not None:
+        return RunStatus.STOPPED, "StopRequested", f"Stopped: {stop_reason}"
     if observation.state == State.GONE:
         return RunStatus.FAILED, "ProcessGone", observation.message or "the run's process vanished"
     code = observation.exit_code
@@ -55,27 +67,108 @@ class Monitor(Loop):
         self.runner = runner
         self.dispatcher = dispatcher
 
+    @property
+    def replica(self) -> Replica:
+        return self.dispatcher.replica
+
     async def run_once(self) -> None:
-        async with self.runtime.db.session() as session:
-            uuids = await queries.watched(session)
+        coordinator = self.runtime.coordinator
+        await coordinator.beat(self.replica.beat_key, self.settings.heartbeat_ttl)
+        # Look first, on a read session; take the write lock only for executions that need it.
+        async with self.runtime.db.read_session() as session:
+            query = select(Execution).where(Execution.status.in_([s.value for s in WATCHED]))
+            executions = list((await session.execute(query)).scalars())
+        owners = {
+            e.claimed_by for e in executions if e.claimed_by and e.claimed_by != self.replica.id
+        }
+        alive = {
+            key.removeprefix("scheduler:")
+            for key in await coordinator.last_beats([replica_key(o) for o in owners])
+        }
         adoptable: dict[str, Handle] | None = None
-        for uuid in uuids:
-            if uuid in self.dispatcher.starting:
+        for seen in executions:
+            mine = seen.claimed_by in (None, self.replica.id)
+            if seen.uuid in self.dispatcher.starting or (not mine and seen.claimed_by in alive):
+                continue
+            if not mine and not self._can_observe(seen.handle):
+                continue  # a gone replica's run on another machine: only that machine can see it
+            if mine and not await self._needs_attention(seen):
                 continue
             async with self.runtime.db.session() as session, session.begin():
-                execution = await queries.get_execution(session, uuid, lock=True)
+                execution = await queries.get_execution(session, seen.uuid, lock=True)
                 if execution is None or RunStatus(execution.status) in DONE:
                     continue
-                if execution.handle is None:
+                if execution.claimed_by not in (None, self.replica.id):
+                    log.info(
+                        "run %s: adopting it from replica %s, which is gone",
+                        execution.uuid,
+                        execution.claimed_by,
+                    )
+                    execution.claimed_by = self.replica.id
+                if execution.status == RunStatus.RETRYING.value:
+                    await self._retry_when_due(session, execution)
+                elif execution.handle is None:
                     if adoptable is None:
                         adoptable = {h["run_uuid"]: h for h in await self.runner.list_active()}
                     await self._unstarted(session, execution, adoptable)
                 else:
                     await self._check(session, execution, execution.handle)
 
+    async def _needs_attention(self, execution: Execution) -> bool:
+        """Whether this round has anything to do for `execution` (else no write lock is taken)."""
+        now = utcnow()
+        if execution.status == RunStatus.RETRYING.value:
+            return execution.retry_at is None or now >= as_utc(execution.retry_at)
+        if execution.handle is None:
+            claimed = execution.claimed_at
+            return claimed is not None and now - as_utc(claimed) >= timedelta(
+                seconds=self.settings.claim_timeout
+            )
+        if execution.stop_requested:
+            return True
+        started, timeout = execution.started_at, execution.timeout
+        if (
+            timeout is not None
+            and started is not None
+            and now - as_utc(started) > timedelta(seconds=timeout)
+        ):
+            return True
+        observation = await self.runner.status(execution.handle)
+        if observation.state == State.RUNNING:
+            await self.runtime.coordinator.beat(
+                run_key(execution.uuid), self.settings.heartbeat_ttl
+            )
+            return execution.status in (RunStatus.SCHEDULED.value, RunStatus.STARTING.value)
+        if observation.state == State.PENDING:
+            since = as_utc(execution.claimed_at or execution.updated_at)
+            return now - since > timedelta(seconds=self.settings.start_timeout)
+        return True
+
+    def _can_observe(self, handle: Handle | None) -> bool:
+        return (
+            handle is None or not self.runner.host_bound or handle.get("host") == self.replica.host
+        )
+
     async def _check(self, session: AsyncSession, execution: Execution, handle: Handle) -> None:
         outbox = self.runtime.outbox
         now = utcnow()
+        status = RunStatus(execution.status)
+        if (
+            execution.timeout is not None
+            and not execution.stop_requested
+            and execution.started_at is not None
+            and now - as_utc(execution.started_at) > timedelta(seconds=execution.timeout)
+        ):
+            execution.stop_requested = True
+            execution.stop_reason = f"timeout after {execution.timeout:g}s"
+            await set_execution_status(
+                session,
+                outbox,
+                execution,
+                RunStatus.STOPPING,
+                reason="Timeout",
+                message=f"ran longer than {execution.timeout:g}s",
+            )
         if execution.stop_requested:
             if execution.stop_sent_at is None:
                 await self.runner.stop(handle)
@@ -85,8 +178,38 @@ class Monitor(Loop):
             ):
                 await self.runner.stop(handle, force=True)
         observation = await self.runner.status(handle)
-        status = RunStatus(execution.status)
-        if observation.state == State.RUNNING and status in (
+        if observation.state == State.RUNNING:
+            await self.runtime.coordinator.beat(
+                run_key(execution.uuid), self.settings.heartbeat_ttl
+            )
+            if status in (RunStatus.SCHEDULED, RunStatus.STARTING):
+                await set_execution_status(
+                    session,
+                    outbox,
+                    execution,
+                    RunStatus.RUNNING,
+                    reason="Runner",
+                    message="the run's process started",
+                )
+        elif observation.state == State.PENDING:
+            since = as_utc(execution.claimed_at or execution.updated_at)
+            if now - since > timedelta(seconds=self.settings.start_timeout):
+                await self.runner.stop(handle, force=True)
+                stuck = Observation(
+                    State.GONE, message=f"did not start within {self.settings.start_timeout:g}s"
+                )
+                await self._ended(session, execution, stuck)
+        else:
+            if observation.state == State.GONE:
+                # The supervisor died; whatever it started must not live on unwatched.
+                await self.runner.stop(handle, force=True)
+            await self._ended(session, execution, observation)
+
+    async def _ended(
+        self, session: AsyncSession, execution: Execution, observation: Observation
+    ) -> None:
+        outbox = self.runtime.outbox
+        if observation.started and RunStatus(execution.status) in (
             RunStatus.SCHEDULED,
             RunStatus.STARTING,
         ):
@@ -98,21 +221,37 @@ class Monitor(Loop):
                 reason="Runner",
                 message="the run's process started",
             )
-        elif observation.state in (State.EXITED, State.GONE):
-            if observation.started and status in (RunStatus.SCHEDULED, RunStatus.STARTING):
-                await set_execution_status(
-                    session,
-                    outbox,
-                    execution,
-                    RunStatus.RUNNING,
-                    reason="Runner",
-                    message="the run's process started",
-                )
-            final, reason, message = verdict(observation, stop_requested=execution.stop_requested)
-            execution.exit_code = observation.exit_code
-            await set_execution_status(
-                session, outbox, execution, final, reason=reason, message=message
+        stop_reason = (execution.stop_reason or "requested") if execution.stop_requested else None
+        final, reason, message = verdict(observation, stop_reason=stop_reason)
+        execution.exit_code = observation.exit_code
+        if final == RunStatus.FAILED and execution.attempt < execution.max_retries:
+            execution.attempt += 1
+            delay = min(self.settings.retry_backoff * 2 ** (execution.attempt - 1), MAX_BACKOFF)
+            execution.retry_at = utcnow() + timedelta(seconds=delay)
+            message = (
+                f"{message}; retry {execution.attempt} of {execution.max_retries} in {delay:g}s"
             )
+            await set_execution_status(
+                session, outbox, execution, RunStatus.RETRYING, reason=reason, message=message
+            )
+            return
+        await set_execution_status(
+            session, outbox, execution, final, reason=reason, message=message
+        )
+        await reopen_if_resubmitted(session, outbox, execution)
+
+    async def _retry_when_due(self, session: AsyncSession, execution: Execution) -> None:
+        if execution.retry_at is not None and utcnow() < as_utc(execution.retry_at):
+            return
+        _requeue(execution, utcnow())
+        await set_execution_status(
+            session,
+            self.runtime.outbox,
+            execution,
+            RunStatus.QUEUED,
+            reason="Retry",
+            message=f"attempt {execution.attempt + 1} queued",
+        )
 
     async def _unstarted(
         self, session: AsyncSession, execution: Execution, adoptable: dict[str, Handle]
@@ -144,9 +283,7 @@ class Monitor(Loop):
                 message="stopped before it started",
             )
         else:
-            execution.claimed_by = None
-            execution.claimed_at = None
-            execution.queued_at = utcnow()
+            _requeue(execution, utcnow())
             await set_execution_status(
                 session,
                 outbox,
@@ -155,3 +292,11 @@ class Monitor(Loop):
                 reason="ClaimExpired",
                 message="claimed but never started; queued again",
             )
+
+
+def _requeue(execution: Execution, now: datetime) -> None:
+    execution.claimed_by = None
+    execution.claimed_at = None
+    execution.handle = None
+    execution.stop_sent_at = None
+    execution.queued_at = now

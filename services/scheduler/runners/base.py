@@ -8,6 +8,7 @@
   now. Both return at once; `status` tells when it is over.
 - `logs(handle)` yields what the run printed, durably kept also after it ended.
 - `list_active()` lists the handles of executions still alive, for reconciliation.
+- `cleanup(handle)` removes what an ended execution left behind (not its logs).
 - `on_change(callback)`: the runner calls `callback` when it notices a change by itself (a process
   exiting), so the scheduler need not wait for its next poll.
 """
@@ -61,6 +62,8 @@ class Observation:
 
 class Runner(ABC):
     kind: str
+    host_bound: bool = False
+    """Whether only a scheduler on the machine that started an execution can observe it."""
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[], None]] = []
@@ -86,6 +89,9 @@ class Runner(ABC):
 
     @abstractmethod
     async def list_active(self) -> list[Handle]: ...
+
+    async def cleanup(self, handle: Handle) -> None:  # noqa: B027 - nothing to clean by default
+        """Remove what an ended execution left in the runtime (termination.ttl); logs stay."""
 
     async def close(self) -> None:  # noqa: B027 - most runners hold nothing
         """Release what the runner holds; executions keep running."""

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +41,28 @@ def _alive(handle: Handle) -> bool:
     return ticks is not None and ticks == handle.get("boot_ticks")
 
 
+def _stragglers(handle: Handle) -> list[int]:
+    """Processes of the run still alive after its shim died: its process group, marked with the
+    run's uuid in their environment (a group id is never reused while a member lives, and the
+    mark rules out a later group that happens to get the same id)."""
+    group, mark = int(handle["pid"]), f"GANGLION_RUN_UUID={handle['run_uuid']}".encode()
+    members = []
+    for entry in Path("/proc").iterdir():
+        # The shim itself (the group's leader) is the supervisor, not a straggler.
+        if not entry.name.isdigit() or int(entry.name) == group:
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) != group or fields[0] == "Z":
+                continue
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                members.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return members
+
+
 def _job_environment(launch: Launch) -> dict[str, str]:
     # The scheduler's own GANGLION_* settings (database URLs, ...) are not the run's business.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GANGLION_")}
@@ -47,11 +70,14 @@ def _job_environment(launch: Launch) -> dict[str, str]:
     # Runs find the Python environment Ganglion runs in first, SDK included.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(launch.env)
+    # Also marks the run's processes (see _stragglers).
+    env["GANGLION_RUN_UUID"] = launch.run_uuid.hex
     return env
 
 
 class LocalRunner(Runner):
     kind = "local"
+    host_bound = True
 
     def __init__(self, state_dir: Path) -> None:
         super().__init__()
@@ -101,6 +127,7 @@ class LocalRunner(Runner):
         handle: Handle = {
             "runner": self.kind,
             "run_uuid": launch.run_uuid.hex,
+            "host": socket.gethostname(),
             "pid": process.pid,
             "boot_ticks": _boot_ticks(process.pid),
             "state_dir": str(folder),
@@ -144,7 +171,9 @@ class LocalRunner(Runner):
         )
 
     async def stop(self, handle: Handle, *, force: bool = False) -> None:
-        if not await asyncio.to_thread(_alive, handle):
+        alive = await asyncio.to_thread(_alive, handle)
+        # With the shim dead, only a forced stop reaches what it left running.
+        if not alive and not (force and len(await asyncio.to_thread(_stragglers, handle)) > 0):
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(int(handle["pid"]), signal.SIGKILL if force else signal.SIGTERM)
@@ -164,11 +193,15 @@ class LocalRunner(Runner):
             handles = []
             for path in self.state_dir.glob("*/handle.json"):
                 handle = json.loads(path.read_text())
-                if self._observe(handle).state in (State.PENDING, State.RUNNING):
+                live = self._observe(handle).state in (State.PENDING, State.RUNNING)
+                if live or _stragglers(handle):
                     handles.append(handle)
             return handles
 
         return await asyncio.to_thread(scan)
+
+    async def cleanup(self, handle: Handle) -> None:
+        await asyncio.to_thread(shutil.rmtree, handle["state_dir"], True)
 
     async def close(self) -> None:
         # Runs outlive the scheduler; only stop waiting for them.

@@ -5,29 +5,54 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.events.contracts import RunCreated, RunDeleted
+from libs.common.events.contracts import ArtifactsCopied, RunCreated, RunDeleted, run_subject
 from libs.common.events.envelope import Envelope
 from libs.common.inbox import SessionHandler
+from libs.common.outbox import Outbox
 from services.tracking.db.tables import MetricPoint, TrackedRun
 from services.tracking.domain.runs import tracked
-from services.tracking.domain.store import LocalArtifactStore
+from services.tracking.domain.store import LocalArtifactStore, UnsafePath
 
 
-async def run_created(session: AsyncSession, envelope: Envelope) -> None:
-    event = envelope.open(RunCreated)
-    if await tracked(session, event.uuid) is not None:
-        return
-    session.add(
-        TrackedRun(
-            uuid=event.uuid,
-            owner=event.owner,
-            project=event.project,
-            namespace=event.namespace,
-            is_managed=event.is_managed,
-            deleted=False,
-            created_at=event.created_at,
+def run_created(store: LocalArtifactStore, outbox: Outbox) -> SessionHandler:
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        event = envelope.open(RunCreated)
+        if await tracked(session, event.uuid) is not None:
+            return
+        session.add(
+            TrackedRun(
+                uuid=event.uuid,
+                owner=event.owner,
+                project=event.project,
+                namespace=event.namespace,
+                is_managed=event.is_managed,
+                deleted=False,
+                created_at=event.created_at,
+            )
         )
-    )
+        if event.copy_from is not None:
+            await _copy(session, outbox, store, event)
+
+    return handle
+
+
+async def _copy(
+    session: AsyncSession, outbox: Outbox, store: LocalArtifactStore, event: RunCreated
+) -> None:
+    source = event.copy_from
+    assert source is not None
+    try:
+        copied = await store.copy_run(
+            (source.project, source.uuid),
+            (event.project, event.uuid),
+            dirs=source.dirs,
+            files=source.files,
+        )
+        answer = ArtifactsCopied(uuid=event.uuid, files=copied)
+    except (OSError, UnsafePath) as exc:
+        # The copy still runs, without what could not be copied; the api records why.
+        answer = ArtifactsCopied(uuid=event.uuid, error=str(exc))
+    await outbox.emit(session, answer, subject=run_subject(event.uuid))
 
 
 def run_deleted(store: LocalArtifactStore) -> SessionHandler:

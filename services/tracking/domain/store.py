@@ -82,5 +82,40 @@ class LocalArtifactStore:
 
         await asyncio.to_thread(extract)
 
+    async def copy_run(
+        self,
+        source: tuple[str, UUID],
+        target: tuple[str, UUID],
+        *,
+        dirs: list[str] | None,
+        files: list[str] | None,
+    ) -> int:
+        """Copy a run's artifacts (all but its logs, or the named dirs and files) into another's."""
+        origin = self.run_dir(*source)
+        destination = self.run_dir(*target)
+
+        def copy() -> int:
+            if not origin.is_dir():
+                return 0
+            if dirs is None and files is None:
+                picked = [p for p in origin.iterdir() if p.name != LOGS]
+            else:
+                picked = [
+                    self.resolve(source[0], source[1], p) for p in [*(dirs or []), *(files or [])]
+                ]
+            count = 0
+            for path in picked:
+                relative = path.relative_to(origin)
+                if path.is_dir():
+                    shutil.copytree(path, destination / relative, dirs_exist_ok=True)
+                    count += sum(1 for p in path.rglob("*") if p.is_file())
+                elif path.is_file():
+                    (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, destination / relative)
+                    count += 1
+            return count
+
+        return await asyncio.to_thread(copy)
+
     async def delete_run(self, project: str, uuid: UUID) -> None:
         await asyncio.to_thread(shutil.rmtree, self.run_dir(project, uuid), True)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from uuid import uuid4
-
 import pytest
 from pydantic import ValidationError
 
 from services.api.settings import ApiSettings
-from services.scheduler.domain.decisions import Waiting, choose
 from services.scheduler.settings import SchedulerSettings
 
 
@@ -31,13 +27,3 @@ def test_weak_tokens_are_refused(monkeypatch: pytest.MonkeyPatch, token: str) ->
     monkeypatch.setenv("GANGLION_TOKEN", token)
     with pytest.raises(ValidationError, match="GANGLION_TOKEN must be"):
         ApiSettings()
-
-
-def test_choose_is_first_come_first_served_within_free_slots() -> None:
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    waiting = [Waiting(uuid4(), t0 + timedelta(seconds=s)) for s in (3, 1, 2, 0)]
-    by_time = sorted(waiting, key=lambda w: w.queued_at)
-    assert choose(waiting, active=1, concurrency=3) == [w.uuid for w in by_time[:2]]
-    assert choose(waiting, active=3, concurrency=3) == []
-    assert choose(waiting, active=5, concurrency=3) == []
-    assert choose([], active=0, concurrency=3) == []

@@ -1,0 +1,244 @@
+"""Scheduler benchmark: `python -m benchmarks.scheduler [--jobs 1000]`.
+
+1. A scheduling decision with 10,000 runs queued across 20 projects: the pure decision alone,
+   and a real dispatcher round (reading the state from Postgres, then deciding).
+2. Submit-to-starting overhead on the local runner, beyond the time to start the process.
+3. N trivial local jobs from submit to all succeeded (embedded default: SQLite, in-process bus).
+Prints its figures; docs/benchmarks.md records them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy import insert, text
+
+from ganglion.embedded import PathRouter
+from libs.common.bus.memory import InMemoryBus
+from libs.common.coordination import LocalCoordinator
+from libs.common.db.database import Database
+from libs.common.lifecycle import RunStatus
+from libs.common.quantities import Resources
+from services.api.app import create_app as create_api
+from services.api.settings import ApiSettings
+from services.scheduler.app import MIGRATIONS
+from services.scheduler.app import create_app as create_scheduler
+from services.scheduler.db.tables import Execution
+from services.scheduler.domain.decisions import Active, Queue, Situation, Waiting, plan
+from services.scheduler.domain.limits import Limits
+from services.scheduler.domain.situation import load_situation
+from services.scheduler.runners.base import Launch
+from services.scheduler.runners.local import LocalRunner
+from services.scheduler.settings import SchedulerSettings
+from services.tracking.app import create_app as create_tracking
+from services.tracking.settings import TrackingSettings
+
+TOKEN = "benchmark-token-0123456789"
+PG = os.environ.get("GANGLION_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def big_situation(queued: int = 10_000, projects: int = 20) -> Situation:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    queues = {
+        "default": Queue("default", concurrency=200),
+        "gpu": Queue("gpu", priority=5, concurrency=16),
+    }
+    waiting = [
+        Waiting(uuid4(), "gpu" if i % 10 == 0 else "default", f"p{i % projects}", t0 + timedelta(milliseconds=i),
+                user=f"u{i % 7}", priority=i % 3, resources=Resources(cpu=1.0, gpu=1.0 if i % 10 == 0 else 0.0))
+        for i in range(queued)
+    ]  # fmt: skip
+    active = [
+        Active(uuid4(), "default", f"p{i % projects}", f"u{i % 7}", Resources(cpu=1.0))
+        for i in range(150)
+    ]
+    quotas = {f"p{i}": Limits(runs=20, cpu=20.0) for i in range(0, projects, 2)}
+    return Situation(queues, active, waiting, project_quotas=quotas, user_quotas={"u0": Limits(gpu=4.0)},
+                     shares={"p1": 2.0}, capacity=Limits(cpu=400.0, gpu=16.0))  # fmt: skip
+
+
+def decision_pure(rounds: int = 50) -> dict[str, float]:
+    situation = big_situation()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        decision = plan(situation)
+        times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    plan(situation, explain=True)
+    explain = time.perf_counter() - start
+    return {
+        "p50": statistics.median(times),
+        "p95": percentile(times, 0.95),
+        "explain": explain,
+        "started": len(decision.start),
+    }
+
+
+async def decision_from_postgres(rounds: int = 20) -> dict[str, float]:
+    schema = f"bench_{uuid4().hex[:8]}"
+    db = Database(PG, schema=schema, migrations=MIGRATIONS)
+    await db.connect()
+    try:
+        situation = big_situation()
+        now = datetime.now(UTC)
+        rows = [
+            {"uuid": w.uuid, "owner": "default", "project": w.project, "user": w.user, "name": None, "namespace": "ganglion",
+             "queue": w.queue, "priority": w.priority, "cpu": w.resources.cpu, "memory": 0.0, "gpu": w.resources.gpu,
+             "max_retries": 0, "attempt": 0, "content": {}, "submission": 1, "status": RunStatus.QUEUED.value,
+             "status_conditions": [], "queued_at": w.queued_at, "stop_requested": False, "deleted": False,
+             "created_at": now, "updated_at": now}
+            for w in situation.waiting
+        ]  # fmt: skip
+        async with db.session() as session, session.begin():
+            await session.execute(insert(Execution), rows)
+        settings = SchedulerSettings(concurrency=200)
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            async with db.session() as session:
+                plan(await load_situation(session, settings))
+            times.append(time.perf_counter() - start)
+        return {"p50": statistics.median(times), "p95": percentile(times, 0.95)}
+    finally:
+        async with db.engine.connect() as connection:
+            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await connection.commit()
+        await db.dispose()
+
+
+async def spawn_time(home: Path, samples: int = 30) -> float:
+    runner = LocalRunner(home / "spawn-state")
+    times = []
+    for _ in range(samples):
+        uuid = uuid4()
+        launch = Launch(
+            uuid, "default", "bench", "ganglion", ["true"], str(home / "spawn" / uuid.hex)
+        )
+        start = time.perf_counter()
+        await runner.start(launch)
+        times.append(time.perf_counter() - start)
+    await asyncio.sleep(0.5)
+    await runner.close()
+    return statistics.median(times)
+
+
+def platform(home: Path, concurrency: int) -> PathRouter:
+    bus, coordinator = InMemoryBus(), LocalCoordinator()
+    token = SecretStr(TOKEN)
+    shared: dict[str, Any] = {"bus": bus, "coordinator": coordinator}
+    return PathRouter(
+        create_api(ApiSettings(home=home, token=token, mode="embedded"), **shared),
+        create_tracking(TrackingSettings(home=home, token=token), **shared),
+        create_scheduler(
+            SchedulerSettings(home=home, token=token, concurrency=concurrency, poll_interval=0.2),
+            **shared,
+        ),
+        shared=(bus,),
+    )
+
+
+TRIVIAL = json.dumps(
+    {"kind": "component", "run": {"kind": "job", "container": {"image": "x", "command": ["true"]}}}
+)
+
+
+async def end_to_end(home: Path, jobs: int, concurrency: int) -> dict[str, float]:
+    router = platform(home, concurrency)
+    async with router.lifespan():
+        transport = httpx.ASGITransport(app=router)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://bench",
+            headers={"Authorization": f"Token {TOKEN}"},
+        ) as client:
+            await client.post("/api/v1/default/projects/create", json={"name": "bench"})
+            runs = "/api/v1/default/bench/runs"
+            # Submit-to-starting, one run at a time so nothing queues behind anything.
+            overheads = []
+            for _ in range(30):
+                uuid = (await client.post(runs, json={"content": TRIVIAL})).json()["uuid"]
+                while True:
+                    run = (await client.get(f"{runs}/{uuid}")).json()
+                    if run["status"] in ("succeeded", "failed"):
+                        break
+                    await asyncio.sleep(0.01)
+                times = {
+                    c["type"]: datetime.fromisoformat(c["last_transition_time"])
+                    for c in run["status_conditions"]
+                }
+                overheads.append((times["starting"] - times["created"]).total_seconds())
+            start = time.perf_counter()
+            for _ in range(jobs):
+                response = await client.post(runs, json={"content": TRIVIAL})
+                assert response.status_code == 200, response.text
+            submitted = time.perf_counter() - start
+            while await _count_done(router) < jobs + 30:
+                await asyncio.sleep(0.2)
+            elapsed = time.perf_counter() - start
+            failed = await _count_done(router, status="failed")
+    return {"overhead_p50": statistics.median(overheads), "overhead_p95": percentile(overheads, 0.95),
+            "submit_seconds": submitted, "elapsed": elapsed, "failed": failed}  # fmt: skip
+
+
+async def _count_done(router: PathRouter, status: str | None = None) -> int:
+    """Finished runs, read from the api's database: cheaper than paging the API while it works."""
+    from sqlalchemy import func, select
+
+    from services.api.db.tables import Run
+
+    wanted = [status] if status else ["succeeded", "failed"]
+    async with router.api.state.runtime.db.read_session() as session:
+        query = select(func.count()).select_from(Run).where(Run.status.in_(wanted))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    pure = decision_pure()
+    print(f"decision, 10,000 queued across 20 projects (pure): p50 {ms(pure['p50'])}, p95 {ms(pure['p95'])}; "
+          f"with explanations for all: {ms(pure['explain'])}; starts {pure['started']:.0f}")  # fmt: skip
+    db = await decision_from_postgres()
+    print(
+        f"dispatcher round from Postgres (load 10,000 + decide): p50 {ms(db['p50'])}, p95 {ms(db['p95'])}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        spawn = await spawn_time(home)
+        print(f"local runner process start (shim spawn): p50 {ms(spawn)}")
+        result = await end_to_end(home, args.jobs, args.concurrency)
+    print(f"submit-to-starting (embedded): p50 {ms(result['overhead_p50'])}, p95 {ms(result['overhead_p95'])}; "
+          f"beyond process start: p50 {ms(result['overhead_p50'] - spawn)}")  # fmt: skip
+    rate = args.jobs / result["elapsed"]
+    print(f"{args.jobs} trivial jobs, concurrency {args.concurrency}: submitted in {result['submit_seconds']:.1f} s, "
+          f"all done in {result['elapsed']:.1f} s ({rate:.1f} jobs/s), failed {result['failed']:.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

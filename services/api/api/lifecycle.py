@@ -1,0 +1,212 @@
+"""Run lifecycle routes: skip, restart, copy, resume, and the bulk operations
+(`/api/v1/{owner}/{project}/runs/stop|approve|skip|delete` with `{"uuids": [...]}`)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from libs.common.http import ApiError
+from services.api.api.runs import run_or_404, status_of
+from services.api.api.schemas import RunRead, StatusRead
+from services.api.db import queries
+from services.api.deps import (
+    CurrentUser,
+    OutboxDep,
+    Owner,
+    RunUuid,
+    SessionDep,
+    SettingsDep,
+    project_or_404,
+)
+from services.api.domain import lifecycle
+from services.api.domain.runs import approve_run, delete_run, stop_run
+
+router = APIRouter(prefix="/api/v1", tags=["run lifecycle"])
+
+
+class OverrideIn(BaseModel):
+    """The V1Run Polyaxon's clients send to restart, copy or resume; `{}` changes nothing."""
+
+    content: str | None = None
+    name: str | None = Field(None, max_length=250)
+    description: str | None = None
+    tags: list[str] | None = None
+    meta_info: dict[str, Any] | None = None
+
+    def override(self) -> lifecycle.Override:
+        return lifecycle.Override(
+            self.content, self.name, self.description, self.tags, self.meta_info or {}
+        )
+
+
+class Uuids(BaseModel):
+    uuids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class BulkResult(BaseModel):
+    uuids: list[str]
+    """The runs the operation applied to."""
+    not_found: list[str]
+
+
+@router.post("/{owner}/{project}/runs/stop", response_model=BulkResult)
+async def stop_runs(
+    owner: Owner, project: str, body: Uuids, _: CurrentUser, session: SessionDep, outbox: OutboxDep
+) -> BulkResult:
+    return await _bulk(owner, project, body, session, lambda run: stop_run(session, outbox, run))
+
+
+@router.post("/{owner}/{project}/runs/approve", response_model=BulkResult)
+async def approve_runs(
+    owner: Owner,
+    project: str,
+    body: Uuids,
+    _: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+    settings: SettingsDep,
+) -> BulkResult:
+    return await _bulk(
+        owner, project, body, session, lambda run: approve_run(session, outbox, settings, run)
+    )
+
+
+@router.post("/{owner}/{project}/runs/skip", response_model=BulkResult)
+async def skip_runs(
+    owner: Owner, project: str, body: Uuids, _: CurrentUser, session: SessionDep, outbox: OutboxDep
+) -> BulkResult:
+    return await _bulk(
+        owner, project, body, session, lambda run: lifecycle.skip_run(session, outbox, run)
+    )
+
+
+@router.delete("/{owner}/{project}/runs/delete", response_model=BulkResult)
+async def delete_runs(
+    owner: Owner, project: str, body: Uuids, _: CurrentUser, session: SessionDep, outbox: OutboxDep
+) -> BulkResult:
+    return await _bulk(owner, project, body, session, lambda run: delete_run(session, outbox, run))
+
+
+async def _bulk(
+    owner: str, project: str, body: Uuids, session: SessionDep, apply: Any
+) -> BulkResult:
+    done: list[str] = []
+    missing: list[str] = []
+    async with session.begin():
+        target = await project_or_404(session, owner, project)
+        for index, raw in enumerate(body.uuids):
+            try:
+                uuid = UUID(raw)
+            except ValueError:
+                raise ApiError(
+                    422,
+                    f"{raw!r} is not a run uuid",
+                    loc=("body", "uuids", index),
+                    type="uuid_parsing",
+                ) from None
+            run = await queries.get_run(session, target, uuid, lock=True)
+            if run is None:
+                missing.append(uuid.hex)
+                continue
+            await apply(run)
+            done.append(uuid.hex)
+    return BulkResult(uuids=done, not_found=missing)
+
+
+@router.post("/{owner}/{project}/runs/{uuid}/skip", response_model=StatusRead)
+async def skip(
+    owner: Owner,
+    project: str,
+    uuid: RunUuid,
+    _: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+) -> StatusRead:
+    async with session.begin():
+        run = await run_or_404(
+            session, await project_or_404(session, owner, project), uuid, lock=True
+        )
+        await lifecycle.skip_run(session, outbox, run)
+    return status_of(run)
+
+
+async def _clone(
+    kind: str,
+    owner: str,
+    project: str,
+    uuid: UUID,
+    body: OverrideIn | None,
+    user: Any,
+    session: SessionDep,
+    outbox: OutboxDep,
+    settings: SettingsDep,
+) -> RunRead:
+    async with session.begin():
+        target = await project_or_404(session, owner, project)
+        run = await run_or_404(session, target, uuid)
+        clone = await lifecycle.clone_run(
+            session,
+            outbox,
+            settings,
+            target,
+            user,
+            run,
+            "copy" if kind == "copy" else "restart",
+            (body or OverrideIn()).override(),
+        )
+    return RunRead.of(clone)
+
+
+@router.post("/{owner}/{project}/runs/{uuid}/restart", response_model=RunRead)
+async def restart(
+    owner: Owner,
+    project: str,
+    uuid: RunUuid,
+    user: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+    settings: SettingsDep,
+    body: OverrideIn | None = None,
+) -> RunRead:
+    """A new run from the same spec (`original.kind = restart`)."""
+    return await _clone("restart", owner, project, uuid, body, user, session, outbox, settings)
+
+
+@router.post("/{owner}/{project}/runs/{uuid}/copy", response_model=RunRead)
+async def copy(
+    owner: Owner,
+    project: str,
+    uuid: RunUuid,
+    user: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+    settings: SettingsDep,
+    body: OverrideIn | None = None,
+) -> RunRead:
+    """A new run that starts with the original's artifacts (`original.kind = copy`)."""
+    return await _clone("copy", owner, project, uuid, body, user, session, outbox, settings)
+
+
+@router.post("/{owner}/{project}/runs/{uuid}/resume", response_model=RunRead)
+async def resume(
+    owner: Owner,
+    project: str,
+    uuid: RunUuid,
+    user: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+    settings: SettingsDep,
+    body: OverrideIn | None = None,
+) -> RunRead:
+    """The same run again, from its final status; outputs and artifacts stay."""
+    async with session.begin():
+        target = await project_or_404(session, owner, project)
+        run = await run_or_404(session, target, uuid, lock=True)
+        await lifecycle.resume_run(
+            session, outbox, settings, target, user, run, (body or OverrideIn()).override()
+        )
+    return RunRead.of(run)

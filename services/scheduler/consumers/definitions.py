@@ -1,0 +1,38 @@
+"""The scheduler's read models of queues and quotas, from the api's definitions."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.events.contracts import QueueChanged, QuotaChanged
+from libs.common.events.envelope import Envelope
+from services.scheduler.db.tables import QueueDefinition, Quota
+
+
+async def queue_changed(session: AsyncSession, envelope: Envelope) -> None:
+    event = envelope.open(QueueChanged)
+    await session.execute(delete(QueueDefinition).where(QueueDefinition.name == event.name))
+    if not event.deleted:
+        session.add(
+            QueueDefinition(name=event.name, priority=event.priority, concurrency=event.concurrency)
+        )
+
+
+async def quota_changed(session: AsyncSession, envelope: Envelope) -> None:
+    event = envelope.open(QuotaChanged)
+    await session.execute(
+        delete(Quota).where(Quota.kind == event.kind, Quota.subject == event.subject)
+    )
+    if not event.deleted:
+        session.add(
+            Quota(
+                kind=event.kind,
+                subject=event.subject,
+                runs=event.runs,
+                cpu=event.cpu,
+                memory=event.memory,
+                gpu=event.gpu,
+                share=event.share,
+            )
+        )
