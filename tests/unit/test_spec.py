@@ -88,7 +88,7 @@ def test_unknown_field_names_its_path() -> None:
     with pytest.raises(SpecError) as caught:
         load_content("kind: component\nrun: {kind: job, container: {image: x, comand: [a]}}")
     assert [(i.loc, i.msg) for i in caught.value.issues] == [
-        ("component.run.job.container.comand", "unknown field")
+        ("component.run.container.comand", "unknown field")
     ]
 
 
