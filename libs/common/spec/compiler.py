@@ -94,7 +94,9 @@ def compile_child(
         data.pop(field, None)
     params = {**(compiled.params or {})}
     for name, value in (suggestion or {}).items():
-        params[name] = Param(value=value, context_only=params[name].context_only if name in params else None)
+        params[name] = Param(
+            value=value, context_only=params[name].context_only if name in params else None
+        )
     operation = Operation(
         kind="operation",
         component=Component.model_validate({"kind": "component", **data}),
@@ -147,7 +149,9 @@ def compile_dag_operation(
         except (KeyError, ValueError) as exc:
             issues.append(SpecIssue(ploc, str(exc).strip("'\"")))
             continue
-        params[param_name] = Param(value=value, context_only=param.context_only, to_env=param.to_env)
+        params[param_name] = Param(
+            value=value, context_only=param.context_only, to_env=param.to_env
+        )
     if issues:
         raise SpecError(issues)
     operation = op.model_copy(
@@ -159,15 +163,19 @@ def compile_dag_operation(
 def conditions_met(compiled: CompiledOperation) -> bool:
     """Whether a compiled operation's rendered `conditions` hold (no conditions: they do)."""
     value = (compiled.conditions or "").strip().lower()
-    return value not in ("false", "0", "none", "no", "")  if compiled.conditions else True
+    return value not in ("false", "0", "none", "no", "") if compiled.conditions else True
 
 
-def _component(operation: Operation, resolver: Resolver, issues: list[SpecIssue]) -> Component | None:
+def _component(
+    operation: Operation, resolver: Resolver, issues: list[SpecIssue]
+) -> Component | None:
     if operation.component is not None:
         return operation.component
     if operation.dag_ref is not None:
         issues.append(
-            SpecIssue("dagRef", "dagRef names a component of the enclosing DAG; use it in run.operations")
+            SpecIssue(
+                "dagRef", "dagRef names a component of the enclosing DAG; use it in run.operations"
+            )
         )
         return None
     holder = DagRun(kind="dag")
@@ -203,21 +211,38 @@ def _finish(
     declared = {io.name: io for io in (*inputs, *outputs)}
     from_matrix = _check_matrix(compiled.matrix, inputs, issues) if compiled.matrix else set()
     if compiled.run is None:
-        issues.append(SpecIssue("run", "a component needs a run section (or the cmd/container shortcuts)"))
+        issues.append(
+            SpecIssue("run", "a component needs a run section (or the cmd/container shortcuts)")
+        )
     ports = getattr(compiled.run, "ports", None) if compiled.run is not None else None
-    globals_ = context.globals(ports=ports if compiled.run and compiled.run.kind == "service" else None)
+    globals_ = context.globals(
+        ports=ports if compiled.run and compiled.run.kind == "service" else None
+    )
     check_operation_params(
-        params, inputs, outputs, "params", issues, in_dag=False, provided=from_matrix, globals_=globals_
+        params,
+        inputs,
+        outputs,
+        "params",
+        issues,
+        in_dag=False,
+        provided=from_matrix,
+        globals_=globals_,
     )
     _check_hooks(compiled, issues)
     if isinstance(compiled.run, DagRun):
         inputs_by_name = {io.name: io for io in inputs}
-        check_dag(compiled.run, inputs_by_name, resolver, "run", issues, _dag_operation_checker(resolver))
+        check_dag(
+            compiled.run, inputs_by_name, resolver, "run", issues, _dag_operation_checker(resolver)
+        )
     if issues:
         raise SpecError(issues)
     values = {io.name: _resolve(io, params.get(io.name), globals_) for io in inputs}
     output_values = {io.name: _resolve(io, params.get(io.name), globals_) for io in outputs}
-    extra = {n: _render_value(p.value, globals_) for n, p in params.items() if p.context_only and n not in declared}
+    extra = {
+        n: _render_value(p.value, globals_)
+        for n, p in params.items()
+        if p.context_only and n not in declared
+    }
     flags = {io.name for io in (*inputs, *outputs) if io.is_flag}
     everything = {**values, **output_values, **extra}
     data = compiled.dump()
@@ -226,7 +251,9 @@ def _finish(
     if run is not None and run["kind"] in _RENDERED_KINDS:
         if controlled:
             for trial in _sample_suggestions(compiled):
-                ctx = _template_context({**everything, **trial}, values | trial, output_values, flags, globals_)
+                ctx = _template_context(
+                    {**everything, **trial}, values | trial, output_values, flags, globals_
+                )
                 render(run, ctx, "run")
         else:
             ctx = _template_context(everything, values, output_values, flags, globals_)
@@ -264,12 +291,16 @@ def _template_context(
         **everything,
         "inputs": inputs,
         "outputs": outputs,
-        "params": ParamsView({n: ParamView(n, v, is_flag=n in flags) for n, v in everything.items()}),
+        "params": ParamsView(
+            {n: ParamView(n, v, is_flag=n in flags) for n, v in everything.items()}
+        ),
         "globals": globals_,
     }
 
 
-def _with_env(run: dict[str, Any], compiled: CompiledOperation, params: dict[str, Param]) -> dict[str, Any]:
+def _with_env(
+    run: dict[str, Any], compiled: CompiledOperation, params: dict[str, Param]
+) -> dict[str, Any]:
     """Params and IO with `toEnv` become environment variables of the main container."""
     values = {n: p.value for n, p in (compiled.params or {}).items()}
     names: dict[str, str] = {}
@@ -286,7 +317,9 @@ def _with_env(run: dict[str, Any], compiled: CompiledOperation, params: dict[str
     for param_name, env_name in names.items():
         value = values.get(param_name, params[param_name].value if param_name in params else None)
         if value is not None:
-            env.append({"name": env_name, "value": value if isinstance(value, str) else _json_text(value)})
+            env.append(
+                {"name": env_name, "value": value if isinstance(value, str) else _json_text(value)}
+            )
     return {**run, "container": {**container, "env": env}}
 
 
@@ -327,19 +360,30 @@ def check_operation_params(
     for name, param in params.items():
         if name not in declared and not param.context_only:
             known = ", ".join(declared) or "none"
-            issues.append(SpecIssue(join(loc, name), f"no input or output named {name!r} (declared: {known})"))
+            issues.append(
+                SpecIssue(join(loc, name), f"no input or output named {name!r} (declared: {known})")
+            )
         if param.ref is not None and not in_dag:
             where = "inside a DAG" if param.ref.startswith(("ops.", "dag")) else "yet"
-            issues.append(SpecIssue(join(loc, f"{name}.ref"), f"references to other runs are resolved only {where}"))
+            issues.append(
+                SpecIssue(
+                    join(loc, f"{name}.ref"), f"references to other runs are resolved only {where}"
+                )
+            )
     required = {io.name for io in inputs if not io.is_optional}
     for name, io in declared.items():
-        param = params.get(name)
-        if name in (provided or ()) or (param is not None and param.ref is not None):
+        given = params.get(name)
+        if name in (provided or ()) or (given is not None and given.ref is not None):
             continue
-        raw = param.value if param is not None and param.value is not None else io.value
+        raw = given.value if given is not None and given.value is not None else io.value
         if raw is None:
             if name in required:
-                issues.append(SpecIssue(join(loc, name), f"required input has no value; pass it with -P {name}=VALUE"))
+                issues.append(
+                    SpecIssue(
+                        join(loc, name),
+                        f"required input has no value; pass it with -P {name}=VALUE",
+                    )
+                )
             continue
         if isinstance(raw, str) and "{{" in raw:
             if globals_ is None:
@@ -352,7 +396,9 @@ def check_operation_params(
         try:
             value = cast_value(io.type, raw, is_list=io.is_list)
         except ValueError as exc:
-            issues.append(SpecIssue(join(loc, name), f"{exc} for input type {io.type}, got {raw!r}"))
+            issues.append(
+                SpecIssue(join(loc, name), f"{exc} for input type {io.type}, got {raw!r}")
+            )
             continue
         rules = io.rules
         if rules is not None and not (rules.delay or io.delay_validation):
@@ -360,12 +406,20 @@ def check_operation_params(
 
 
 def _dag_operation_checker(resolver: Resolver) -> CheckOperation:
-    def check(op: Operation, component: Component, loc: str, issues: list[SpecIssue], in_dag: bool) -> None:
+    def check(
+        op: Operation, component: Component, loc: str, issues: list[SpecIssue], in_dag: bool
+    ) -> None:
         params = {**(component.params or {}), **(op.params or {})}
         matrix = op.matrix or component.matrix
         inputs, outputs = component.inputs or [], component.outputs or []
         check_operation_params(
-            params, inputs, outputs, f"{loc}.params", issues, in_dag=in_dag, provided=_matrix_names(matrix)
+            params,
+            inputs,
+            outputs,
+            f"{loc}.params",
+            issues,
+            in_dag=in_dag,
+            provided=_matrix_names(matrix),
         )
         if matrix is not None:
             _check_matrix(matrix, inputs, issues, prefix=loc)
@@ -387,7 +441,9 @@ def _matrix_names(matrix: Any) -> set[str]:
     return names | {resource.name} if resource is not None else names
 
 
-def _check_matrix(matrix: Any, ios: list[IO], issues: list[SpecIssue], prefix: str = "") -> set[str]:
+def _check_matrix(
+    matrix: Any, ios: list[IO], issues: list[SpecIssue], prefix: str = ""
+) -> set[str]:
     """Matrix params name inputs and every value they can take fits the input's type."""
     loc = join(prefix, "matrix")
     inputs = {io.name: io for io in ios}
@@ -400,16 +456,25 @@ def _check_matrix(matrix: Any, ios: list[IO], issues: list[SpecIssue], prefix: s
         where = f"{loc}.params.{name}"
         io = inputs.get(name)
         if io is None:
-            issues.append(SpecIssue(where, f"no input named {name!r}; a matrix param sets an input"))
+            issues.append(
+                SpecIssue(where, f"no input named {name!r}; a matrix param sets an input")
+            )
             continue
         if isinstance(param, Choice | PChoice) or param.is_discrete:
-            options = [v for v, _ in param.value] if isinstance(param, PChoice) else generators.values(param)
+            options = (
+                [v for v, _ in param.value]
+                if isinstance(param, PChoice)
+                else generators.values(param)
+            )
             for value in options:
                 if not _check_value(io, name, value, join(where, "value"), issues):
                     break
         elif io.type is not None and not is_numeric(io.type) and io.type.lower() != "any":
             issues.append(
-                SpecIssue(join(where, "kind"), f"a {param.kind} param draws numbers; input {name!r} is {io.type}")
+                SpecIssue(
+                    join(where, "kind"),
+                    f"a {param.kind} param draws numbers; input {name!r} is {io.type}",
+                )
             )
     resource = getattr(matrix, "resource", None)
     if resource is not None:
@@ -417,7 +482,12 @@ def _check_matrix(matrix: Any, ios: list[IO], issues: list[SpecIssue], prefix: s
         if io is None:
             issues.append(SpecIssue(f"{loc}.resource.name", f"no input named {resource.name!r}"))
         elif io.type is not None and not is_numeric(io.type):
-            issues.append(SpecIssue(f"{loc}.resource.name", f"the resource input must be numeric, {resource.name!r} is {io.type}"))
+            issues.append(
+                SpecIssue(
+                    f"{loc}.resource.name",
+                    f"the resource input must be numeric, {resource.name!r} is {io.type}",
+                )
+            )
     return _matrix_names(matrix)
 
 
@@ -458,11 +528,18 @@ def _check_hooks(compiled: CompiledOperation, issues: list[SpecIssue]) -> None:
     for i, hook in enumerate(compiled.hooks or []):
         loc = f"hooks[{i}]"
         try:
-            component = Component.model_validate({"kind": "component", **hub_component(hook.hub_ref)})
+            component = Component.model_validate(
+                {"kind": "component", **hub_component(hook.hub_ref)}
+            )
         except ValueError as exc:
             issues.append(SpecIssue(join(loc, "hubRef"), str(exc)))
             continue
         declared = {io.name for io in [*(component.inputs or []), *(component.outputs or [])]}
         for name, param in (hook.params or {}).items():
             if name not in declared and not param.context_only:
-                issues.append(SpecIssue(f"{loc}.params.{name}", f"hub component {hook.hub_ref!r} has no input {name!r}"))
+                issues.append(
+                    SpecIssue(
+                        f"{loc}.params.{name}",
+                        f"hub component {hook.hub_ref!r} has no input {name!r}",
+                    )
+                )

@@ -31,7 +31,9 @@ def component_of(
         return op.component
     reference = op.reference
     if reference is None:
-        issues.append(SpecIssue(loc, "an operation needs a component, dagRef, hubRef, urlRef or pathRef"))
+        issues.append(
+            SpecIssue(loc, "an operation needs a component, dagRef, hubRef, urlRef or pathRef")
+        )
         return None
     alias, ref = reference
     if alias == "dagRef":
@@ -90,7 +92,9 @@ def check_dag(
         if component.name is None:
             issues.append(SpecIssue(join(where, "name"), "a DAG component needs a name for dagRef"))
         elif component.name in components:
-            issues.append(SpecIssue(join(where, "name"), f"the name {component.name!r} is used twice"))
+            issues.append(
+                SpecIssue(join(where, "name"), f"the name {component.name!r} is used twice")
+            )
         else:
             components[component.name] = component
     operations = dag.operations or []
@@ -108,9 +112,9 @@ def check_dag(
             issues.append(SpecIssue(join(where, "name"), f"the name {op.name!r} is used twice"))
             continue
         index[op.name] = i
-        component = component_of(op, dag, resolver, where, issues)
-        if component is not None:
-            resolved[op.name] = component
+        found = component_of(op, dag, resolver, where, issues)
+        if found is not None:
+            resolved[op.name] = found
     upstream: dict[str, list[str]] = {name: [] for name in index}
     for name, i in index.items():
         op = operations[i]
@@ -120,17 +124,23 @@ def check_dag(
         for j, event in enumerate(op.events or []):
             if event.ref.startswith("ops."):
                 _edge(upstream, index, name, event.ref[4:], f"{where}.events[{j}].ref", issues)
-        component = resolved.get(name)
+        op_component = resolved.get(name)
         for param_name, param in (op.params or {}).items():
             ploc = f"{where}.params.{param_name}"
             if param.ref_op is not None:
                 if _edge(upstream, index, name, param.ref_op, join(ploc, "ref"), issues):
-                    target = _io(component).get(param_name) if component else None
+                    target = _io(op_component).get(param_name) if op_component else None
                     _check_edge(param, target, resolved.get(param.ref_op), ploc, issues)
             elif param.ref == "dag":
-                _check_dag_ref(param, dag_inputs, _io(component).get(param_name) if component else None, ploc, issues)
-        if component is not None:
-            check_operation(op, component, where, issues, True)
+                _check_dag_ref(
+                    param,
+                    dag_inputs,
+                    _io(op_component).get(param_name) if op_component else None,
+                    ploc,
+                    issues,
+                )
+        if op_component is not None:
+            check_operation(op, op_component, where, issues, True)
     order = _topological(upstream)
     if len(order) < len(upstream):
         cycle = _find_cycle(upstream, set(upstream) - set(order))
@@ -210,7 +220,11 @@ def _check_edge(
     source = next((io for io in ios or [] if io.name == name), None)
     if source is None:
         known = ", ".join(io.name for io in ios or []) or "none"
-        issues.append(SpecIssue(join(loc, "value"), f"the upstream has no {section} {name!r} ({section}: {known})"))
+        issues.append(
+            SpecIssue(
+                join(loc, "value"), f"the upstream has no {section} {name!r} ({section}: {known})"
+            )
+        )
         return
     if target is not None and not param.context_only and not compatible(source.type, target.type):
         issues.append(
@@ -231,10 +245,15 @@ def _check_dag_ref(
     source = dag_inputs.get(name)
     if source is None:
         known = ", ".join(dag_inputs) or "none"
-        issues.append(SpecIssue(join(loc, "value"), f"the DAG has no input {name!r} (inputs: {known})"))
+        issues.append(
+            SpecIssue(join(loc, "value"), f"the DAG has no input {name!r} (inputs: {known})")
+        )
     elif target is not None and not param.context_only and not compatible(source.type, target.type):
         issues.append(
-            SpecIssue(loc, f"type mismatch: dag.inputs.{name} is {source.type}, this input is {target.type}")
+            SpecIssue(
+                loc,
+                f"type mismatch: dag.inputs.{name} is {source.type}, this input is {target.type}",
+            )
         )
 
 

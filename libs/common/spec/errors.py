@@ -129,9 +129,7 @@ def _clean(model: Any, loc: Sequence[Any]) -> list[str | int]:
                 continue
         out.append(part)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field = next(
-                (f for n, f in tp.model_fields.items() if part in (n, f.alias)), None
-            )
+            field = next((f for n, f in tp.model_fields.items() if part in (n, f.alias)), None)
             tp = field.annotation if field is not None else None
         elif get_origin(tp) in (list, tuple):
             tp = get_args(tp)[0]

@@ -43,7 +43,9 @@ def values(param: HpParam) -> list[Any]:
         if param.kind == "geomspace":
             sign = -1 if start < 0 else 1
             start, stop = math.log10(abs(start)), math.log10(abs(stop))
-        points = [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
+        points = (
+            [start] if num == 1 else [start + (stop - start) * i / (num - 1) for i in range(num)]
+        )
         if param.kind == "logspace":
             return [_round(a["base"] ** p) for p in points]
         if param.kind == "geomspace":
@@ -68,7 +70,7 @@ def sample(param: HpParam, rng: random.Random) -> Any:
     if isinstance(param, PChoice):
         options = [v for v, _ in param.value]
         return rng.choices(options, weights=[p for _, p in param.value])[0]
-    if param.is_discrete:
+    if isinstance(param, Choice) or param.is_discrete:
         return rng.choice(values(param))
     a = param.args
     kind = param.kind

@@ -164,5 +164,3 @@ class Template(SpecModel):
     enabled: bool | None = None
     description: str | None = None
     fields: list[str] | None = None
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -52,12 +53,12 @@ class Validation(SpecModel):
             out.append(f"expected one of {self.options}")
         if isinstance(value, int | float) and not isinstance(value, bool):
             for bound, op, ok in (
-                (self.gt, ">", lambda b: value > b),
-                (self.ge, ">=", lambda b: value >= b),
-                (self.lt, "<", lambda b: value < b),
-                (self.le, "<=", lambda b: value <= b),
+                (self.gt, ">", operator.gt),
+                (self.ge, ">=", operator.ge),
+                (self.lt, "<", operator.lt),
+                (self.le, "<=", operator.le),
             ):
-                if bound is not None and not ok(bound):
+                if bound is not None and not ok(value, bound):
                     out.append(f"expected a value {op} {bound:g}")
             if self.multiple_of and (value / self.multiple_of) % 1:
                 out.append(f"expected a multiple of {self.multiple_of:g}")

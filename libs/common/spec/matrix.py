@@ -57,9 +57,7 @@ class MetricEarlyStopping(SpecModel):
     policy: StoppingPolicy | None = None
 
 
-EarlyStopping = Annotated[
-    FailureEarlyStopping | MetricEarlyStopping, Field(discriminator="kind")
-]
+EarlyStopping = Annotated[FailureEarlyStopping | MetricEarlyStopping, Field(discriminator="kind")]
 
 
 class Metric(SpecModel):
@@ -131,7 +129,9 @@ class GridMatrix(_Matrix):
     @field_validator("params")
     @classmethod
     def _discrete(cls, params: dict[str, Any]) -> dict[str, Any]:
-        allowed = "grid takes choice, range, linspace, logspace, geomspace, daterange, datetimerange"
+        allowed = (
+            "grid takes choice, range, linspace, logspace, geomspace, daterange, datetimerange"
+        )
         _only(params, allowed, lambda p: p.is_discrete)
         return params
 

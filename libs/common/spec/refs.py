@@ -92,10 +92,7 @@ class Resolver:
                 path.parent
             )
         if alias == "urlRef":
-            if ref in self.urls:
-                text = self.urls[ref].read_text()
-            else:
-                text = self._fetch(ref)
+            text = self.urls[ref].read_text() if ref in self.urls else self._fetch(ref)
             return _component(parse_content(text, file=ref), ref), None
         raise ValueError(f"{alias} is resolved inside a DAG, from its components")
 
@@ -137,9 +134,9 @@ class Resolver:
                 return op
             del op[alias]
             op["component"] = component
-        component = op.get("component")
-        if isinstance(component, dict):
-            op["component"] = self._resolve_component(component, base, join(loc, "component"), issues)
+        inline = op.get("component")
+        if isinstance(inline, dict):
+            op["component"] = self._resolve_component(inline, base, join(loc, "component"), issues)
         return op
 
     def _resolve_component(

@@ -50,9 +50,15 @@ def fold_shortcuts(data: dict[str, Any], issues: list[SpecIssue]) -> None:
     run = data.get("run") or {"kind": "service" if given.get("ports") else "job"}
     if run["kind"] not in ("job", "service"):
         names = ", ".join(given)
-        issues.append(SpecIssue(next(iter(given)), f"{names} apply to job and service runs, not {run['kind']}"))
+        issues.append(
+            SpecIssue(
+                next(iter(given)), f"{names} apply to job and service runs, not {run['kind']}"
+            )
+        )
         return
-    container = patch(run.get("container") or {}, given.get("container") or {}, POST_MERGE, Container)
+    container = patch(
+        run.get("container") or {}, given.get("container") or {}, POST_MERGE, Container
+    )
     if (cmd := given.get("cmd")) is not None:
         script = cmd if isinstance(cmd, str) else "\n".join(cmd)
         container["command"] = ["/bin/sh", "-c", f"set -e\n{script}"]
@@ -61,7 +67,9 @@ def fold_shortcuts(data: dict[str, Any], issues: list[SpecIssue]) -> None:
         kept = [e for e in container.get("env") or [] if e.get("name") not in env]
         container["env"] = [*kept, *({"name": k, "value": v} for k, v in env.items())]
     if values := given.get("resources"):
-        container["resources"] = patch(container.get("resources") or {}, resources(values), POST_MERGE)
+        container["resources"] = patch(
+            container.get("resources") or {}, resources(values), POST_MERGE
+        )
     if ports := given.get("ports"):
         if run["kind"] == "job":
             issues.append(SpecIssue("ports", "a job has no ports; use a service run"))
