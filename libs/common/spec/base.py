@@ -18,7 +18,7 @@ class SpecModel(BaseModel):
         extra="forbid",
         alias_generator=to_camel,
         validate_by_alias=True,
-        validate_by_name=False,
+        validate_by_name=True,  # as Polyaxon (allow_population_by_field_name)
         serialize_by_alias=True,
     )
 

@@ -163,6 +163,8 @@ def normalize_params(raw: Any) -> Any:
     if not isinstance(raw, dict):
         return raw
     return {
-        name: value if isinstance(value, dict) and PARAM_KEYS & value.keys() else {"value": value}
+        name: value
+        if isinstance(value, Param) or (isinstance(value, dict) and PARAM_KEYS & value.keys())
+        else {"value": value}
         for name, value in raw.items()
     }

@@ -9,7 +9,7 @@ import pytest
 
 from libs.common.spec import RunContext, SpecError, compile_operation, load_content, parse_content
 
-POLYAXONFILES = Path(__file__).parents[1] / "fixtures" / "polyaxonfiles"
+POLYAXONFILES = Path(__file__).parents[2] / "fixtures" / "polyaxonfiles"
 CONTEXT = RunContext(
     uuid=UUID("01234567-89ab-7def-8123-456789abcdef"),
     owner="default",
