@@ -218,6 +218,10 @@ def _finish(
     globals_ = context.globals(
         ports=ports if compiled.run and compiled.run.kind == "service" else None
     )
+    controlled = bool(compiled.matrix or compiled.schedule or compiled.joins)
+    # A controller's params may template what only a trial or tick knows (schedule_at): they
+    # stay as written, and each child renders them.
+    param_globals = None if controlled else globals_
     check_operation_params(
         params,
         inputs,
@@ -226,7 +230,7 @@ def _finish(
         issues,
         in_dag=False,
         provided=from_matrix,
-        globals_=globals_,
+        globals_=param_globals,
     )
     _check_hooks(compiled, issues)
     if isinstance(compiled.run, DagRun):
@@ -236,10 +240,10 @@ def _finish(
         )
     if issues:
         raise SpecError(issues)
-    values = {io.name: _resolve(io, params.get(io.name), globals_) for io in inputs}
-    output_values = {io.name: _resolve(io, params.get(io.name), globals_) for io in outputs}
+    values = {io.name: _resolve(io, params.get(io.name), param_globals) for io in inputs}
+    output_values = {io.name: _resolve(io, params.get(io.name), param_globals) for io in outputs}
     extra = {
-        n: _render_value(p.value, globals_)
+        n: _render_value(p.value, param_globals)
         for n, p in params.items()
         if p.context_only and n not in declared
     }
@@ -247,7 +251,6 @@ def _finish(
     everything = {**values, **output_values, **extra}
     data = compiled.dump()
     run = data.get("run")
-    controlled = bool(compiled.matrix or compiled.schedule or compiled.joins)
     if run is not None and run["kind"] in _RENDERED_KINDS:
         if controlled:
             for trial in _sample_suggestions(compiled):
@@ -329,16 +332,20 @@ def _json_text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, dict | list | bool) else str(value)
 
 
-def _render_value(value: Any, globals_: dict[str, Any]) -> Any:
-    if isinstance(value, str) and "{{" in value:
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def _render_value(value: Any, globals_: dict[str, Any] | None) -> Any:
+    if globals_ is not None and _is_template(value):
         return render(value, {"globals": globals_}, "")
     return value
 
 
-def _resolve(io: IO, param: Param | None, globals_: dict[str, Any]) -> Any:
+def _resolve(io: IO, param: Param | None, globals_: dict[str, Any] | None) -> Any:
     raw = param.value if param is not None and param.value is not None else io.value
-    if raw is None:
-        return None
+    if raw is None or (globals_ is None and _is_template(raw)):
+        return raw
     return cast_value(io.type, _render_value(raw, globals_), is_list=io.is_list)
 
 

@@ -42,6 +42,7 @@ class RunContext:
             "run_info": f"{self.owner}.{self.project}.runs.{self.uuid.hex}",
             "name": self.name,
             "uuid": self.uuid.hex,
+            "run_uuid": self.uuid.hex,
             "username": self.username,
             "user_email": None,
             "namespace": self.namespace,

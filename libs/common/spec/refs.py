@@ -49,7 +49,7 @@ def hub_component(ref: str) -> dict[str, Any]:
 def _component(data: dict[str, Any], where: str) -> dict[str, Any]:
     kind = data.get("kind", "component")
     if kind != "component":
-        raise ValueError(f"{where} is a {kind}, expected a component")
+        raise ValueError(f"{where}: expected a component, got kind {kind!r}")
     return data
 
 

@@ -31,15 +31,40 @@ def test_sixteen_distributions() -> None:
     ("kind", "forms", "expected"),
     [
         ("range", ([0, 10, 2], {"start": 0, "stop": 10, "step": 2}, "0:10:2"), [0, 2, 4, 6, 8]),
-        ("linspace", ([0, 1, 5], {"start": 0, "stop": 1, "num": 5}, "0:1:5"), [0, 0.25, 0.5, 0.75, 1]),
+        (
+            "linspace",
+            ([0, 1, 5], {"start": 0, "stop": 1, "num": 5}, "0:1:5"),
+            [0, 0.25, 0.5, 0.75, 1],
+        ),
         ("logspace", ([0, 2, 3], {"start": 0, "stop": 2, "num": 3}, "0:2:3"), [1, 10, 100]),
-        ("logspace", ([0, 3, 4, 2], {"start": 0, "stop": 3, "num": 4, "base": 2}, "0:3:4:2"), [1, 2, 4, 8]),
-        ("geomspace", ([1, 1000, 4], {"start": 1, "stop": 1000, "num": 4}, "1:1000:4"), [1, 10, 100, 1000]),
-        ("daterange", (["2019-06-22", "2019-06-25", 1], {"start": "2019-06-22", "stop": "2019-06-25", "step": 1}), ["2019-06-22", "2019-06-23", "2019-06-24"]),
-        ("datetimerange", (["2019-06-22 21:00", "2019-06-22 21:02", 60],), ["2019-06-22T21:00:00", "2019-06-22T21:01:00"]),
+        (
+            "logspace",
+            ([0, 3, 4, 2], {"start": 0, "stop": 3, "num": 4, "base": 2}, "0:3:4:2"),
+            [1, 2, 4, 8],
+        ),
+        (
+            "geomspace",
+            ([1, 1000, 4], {"start": 1, "stop": 1000, "num": 4}, "1:1000:4"),
+            [1, 10, 100, 1000],
+        ),
+        (
+            "daterange",
+            (
+                ["2019-06-22", "2019-06-25", 1],
+                {"start": "2019-06-22", "stop": "2019-06-25", "step": 1},
+            ),
+            ["2019-06-22", "2019-06-23", "2019-06-24"],
+        ),
+        (
+            "datetimerange",
+            (["2019-06-22 21:00", "2019-06-22 21:02", 60],),
+            ["2019-06-22T21:00:00", "2019-06-22T21:01:00"],
+        ),
     ],
 )
-def test_value_forms_give_the_same_values(kind: str, forms: tuple[object, ...], expected: list[object]) -> None:
+def test_value_forms_give_the_same_values(
+    kind: str, forms: tuple[object, ...], expected: list[object]
+) -> None:
     for form in forms:
         assert generators.values(hp(kind, form)) == expected
 
@@ -97,7 +122,9 @@ def test_integer_range_matches_python_range(start: int, length: int, step: int) 
     st.floats(min_value=0.01, max_value=10),
     st.integers(),
 )
-def test_samples_respect_their_distribution(kind: str, a: float, width: float, q: float, seed: int) -> None:
+def test_samples_respect_their_distribution(
+    kind: str, a: float, width: float, q: float, seed: int
+) -> None:
     a = max(min(a, 5.0), -5.0) if "log" in kind else a  # exp() of a large bound overflows
     args: dict[str, list[float]] = {
         "uniform": [a, a + width], "quniform": [a, a + width, q],
@@ -110,7 +137,9 @@ def test_samples_respect_their_distribution(kind: str, a: float, width: float, q
     if kind == "uniform":
         assert all(a <= d <= a + width for d in draws)
     if kind == "loguniform":
-        assert all(math.exp(a) * (1 - 1e-9) <= d <= math.exp(a + min(width, 5)) * (1 + 1e-9) for d in draws)
+        assert all(
+            math.exp(a) * (1 - 1e-9) <= d <= math.exp(a + min(width, 5)) * (1 + 1e-9) for d in draws
+        )
     if kind.startswith("q"):
         assert all(abs(d / q - round(d / q)) < 1e-6 for d in draws)
     if kind in ("lognormal", "qlognormal", "loguniform"):

@@ -48,8 +48,12 @@ PRESET: dict[str, Any] = {
         ("pre_merge", ["b", "a"], "agent/default", {"gpu": "yes", "pool": "cpu"}),
     ],
 )
-def test_each_patch_strategy(strategy: str, tags: list[str], queue: str, selector: dict[str, str]) -> None:
-    merged = apply_preset(BASE, {**PRESET, "kind": "operation", "isPreset": True, "patchStrategy": strategy})
+def test_each_patch_strategy(
+    strategy: str, tags: list[str], queue: str, selector: dict[str, str]
+) -> None:
+    merged = apply_preset(
+        BASE, {**PRESET, "kind": "operation", "isPreset": True, "patchStrategy": strategy}
+    )
     assert merged["tags"] == tags and merged["queue"] == queue
     assert merged["runPatch"]["environment"]["nodeSelector"] == selector
     # Spec sections patch field by field whatever the strategy: termination keeps both keys.
@@ -77,7 +81,10 @@ def test_a_run_of_another_kind_replaces_only_when_the_patch_wins() -> None:
     assert patch(job, service, "post_merge", Operation)["run"] == service["run"]
     assert patch(job, service, "pre_merge", Operation)["run"] == job["run"]
     same = {"run": {"kind": "job", "container": {"workingDir": "/w"}}}
-    assert patch(job, same, "post_merge", Operation)["run"]["container"] == {"image": "a", "workingDir": "/w"}
+    assert patch(job, same, "post_merge", Operation)["run"]["container"] == {
+        "image": "a",
+        "workingDir": "/w",
+    }
 
 
 def test_operation_fields_patch_the_component_fields() -> None:
@@ -108,14 +115,20 @@ def test_precedence_suggestion_over_cli_over_params_over_default(
         data = apply_params(data, {"n": str(cli)})  # -P values arrive as strings
     if suggestion is not None:
         # A matrix controller keeps its templates; each trial renders them with its suggestion.
-        data["matrix"] = {"kind": "grid", "params": {"n": {"kind": "choice", "value": [suggestion]}}}
+        data["matrix"] = {
+            "kind": "grid",
+            "params": {"n": {"kind": "choice", "value": [suggestion]}},
+        }
     compiled = compile_operation(load_operation(data), CONTEXT)
     if suggestion is not None:
         compiled = compile_child(compiled, CONTEXT, {"n": suggestion})
     expected = next((v for v in (suggestion, cli, param, default) if v is not None), None)
     params = compiled.params or {}
     assert (params["n"].value if "n" in params else None) == expected
-    assert compiled.dump()["run"]["container"]["command"] == ["echo", "None" if expected is None else str(expected)]
+    assert compiled.dump()["run"]["container"]["command"] == [
+        "echo",
+        "None" if expected is None else str(expected),
+    ]
 
 
 def test_cli_param_keeps_to_env_of_a_full_form_param() -> None:
