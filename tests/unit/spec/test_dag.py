@@ -189,9 +189,9 @@ def test_one_operation_compiles_with_its_upstream_results() -> None:
         compiled, "report", CONTEXT, {"train": {"outputs": {"loss": 0.9}}}
     )
     assert not conditions_met(skipped)
-    with pytest.raises(SpecError, match="ops.train has no outputs.loss"):
+    with pytest.raises(SpecError, match=r"ops\.train has no outputs\.loss"):
         compile_dag_operation(compiled, "report", CONTEXT, {"train": {"outputs": {}}})
-    with pytest.raises(SpecError, match="no result for ops.train yet"):
+    with pytest.raises(SpecError, match=r"no result for ops\.train yet"):
         compile_dag_operation(compiled, "report", CONTEXT, {})
 
 
