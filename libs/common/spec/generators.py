@@ -8,10 +8,11 @@ Sampling follows hyperopt's definitions (Polyaxon documents the same): `logunifo
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -108,5 +109,11 @@ def random_search(
 ) -> list[Suggestion]:
     """`num_runs` independent draws; the same seed gives the same suggestions."""
     rng = random.Random(seed)
-    names = list(params)
-    return [{n: sample(params[n], rng) for n in names} for _ in range(num_runs)]
+    # A discrete param's values are listed once, not per draw; draws stay those of `sample`.
+    draws: dict[str, Callable[[], Any]] = {}
+    for name, param in params.items():
+        if isinstance(param, PChoice) or not (isinstance(param, Choice) or param.is_discrete):
+            draws[name] = functools.partial(sample, param, rng)
+        else:
+            draws[name] = functools.partial(rng.choice, values(param))
+    return [{n: draw() for n, draw in draws.items()} for _ in range(num_runs)]
