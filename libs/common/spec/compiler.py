@@ -9,19 +9,16 @@ DAG operation by `compile_child` and `compile_dag_operation`."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from libs.common.spec import generators
+from libs.common.spec.checks import check_hooks, check_matrix, matrix_names, sample_suggestions
 from libs.common.spec.context import RunContext
 from libs.common.spec.dag import CheckOperation, cast_ref, check_dag, component_of, lookup
-from libs.common.spec.errors import SpecError, SpecIssue, from_validation, join
-from libs.common.spec.hparams import Choice, PChoice
-from libs.common.spec.io import IO, Param
-from libs.common.spec.matrix import MappingMatrix
+from libs.common.spec.errors import SpecError, SpecIssue, from_validation
+from libs.common.spec.io import Param
 from libs.common.spec.models import (
     DISTRIBUTED_KINDS,
     EXECUTABLE_KINDS,
@@ -30,12 +27,18 @@ from libs.common.spec.models import (
     DagRun,
     Operation,
 )
+from libs.common.spec.params import (
+    check_operation_params,
+    param_dump,
+    render_value,
+    resolve,
+    with_env,
+)
 from libs.common.spec.parsing import parse_content
 from libs.common.spec.presets import POST_MERGE, patch
 from libs.common.spec.refs import SERVER, Resolver
 from libs.common.spec.shortcuts import fold_shortcuts, run_model
-from libs.common.spec.templating import ParamsView, ParamView, render
-from libs.common.spec.types import cast_value, is_numeric
+from libs.common.spec.templating import render, template_context
 
 _RENDERED_KINDS = EXECUTABLE_KINDS | DISTRIBUTED_KINDS
 # What an operation says about itself rather than about the run it compiles to.
@@ -209,7 +212,7 @@ def _finish(
     inputs = compiled.inputs or []
     outputs = compiled.outputs or []
     declared = {io.name: io for io in (*inputs, *outputs)}
-    from_matrix = _check_matrix(compiled.matrix, inputs, issues) if compiled.matrix else set()
+    from_matrix = check_matrix(compiled.matrix, inputs, issues) if compiled.matrix else set()
     if compiled.run is None:
         issues.append(
             SpecIssue("run", "a component needs a run section (or the cmd/container shortcuts)")
@@ -232,7 +235,7 @@ def _finish(
         provided=from_matrix,
         globals_=param_globals,
     )
-    _check_hooks(compiled, issues)
+    check_hooks(compiled, issues)
     if isinstance(compiled.run, DagRun):
         inputs_by_name = {io.name: io for io in inputs}
         check_dag(
@@ -240,10 +243,10 @@ def _finish(
         )
     if issues:
         raise SpecError(issues)
-    values = {io.name: _resolve(io, params.get(io.name), param_globals) for io in inputs}
-    output_values = {io.name: _resolve(io, params.get(io.name), param_globals) for io in outputs}
+    values = {io.name: resolve(io, params.get(io.name), param_globals) for io in inputs}
+    output_values = {io.name: resolve(io, params.get(io.name), param_globals) for io in outputs}
     extra = {
-        n: _render_value(p.value, param_globals)
+        n: render_value(p.value, param_globals)
         for n, p in params.items()
         if p.context_only and n not in declared
     }
@@ -253,18 +256,18 @@ def _finish(
     run = data.get("run")
     if run is not None and run["kind"] in _RENDERED_KINDS:
         if controlled:
-            for trial in _sample_suggestions(compiled):
-                ctx = _template_context(
+            for trial in sample_suggestions(compiled):
+                ctx = template_context(
                     {**everything, **trial}, values | trial, output_values, flags, globals_
                 )
                 render(run, ctx, "run")
         else:
-            ctx = _template_context(everything, values, output_values, flags, globals_)
-            data["run"] = _with_env(render(run, ctx, "run"), compiled, params)
+            ctx = template_context(everything, values, output_values, flags, globals_)
+            data["run"] = with_env(render(run, ctx, "run"), compiled, params)
             if compiled.conditions:
                 data["conditions"] = render(compiled.conditions, ctx, "conditions")
     data["params"] = {
-        n: _param_dump(v, params.get(n), context_only=n in extra)
+        n: param_dump(v, params.get(n), context_only=n in extra)
         for n, v in everything.items()
         if v is not None
     } or None
@@ -272,144 +275,6 @@ def _finish(
         return CompiledOperation.model_validate(data)
     except ValidationError as exc:
         raise from_validation(exc, model=CompiledOperation) from None
-
-
-def _param_dump(value: Any, param: Param | None, *, context_only: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"value": value}
-    if context_only:
-        out["contextOnly"] = True
-    if param is not None and param.to_env:
-        out["toEnv"] = param.to_env
-    return out
-
-
-def _template_context(
-    everything: dict[str, Any],
-    inputs: dict[str, Any],
-    outputs: dict[str, Any],
-    flags: set[str],
-    globals_: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        **everything,
-        "inputs": inputs,
-        "outputs": outputs,
-        "params": ParamsView(
-            {n: ParamView(n, v, is_flag=n in flags) for n, v in everything.items()}
-        ),
-        "globals": globals_,
-    }
-
-
-def _with_env(
-    run: dict[str, Any], compiled: CompiledOperation, params: dict[str, Param]
-) -> dict[str, Any]:
-    """Params and IO with `toEnv` become environment variables of the main container."""
-    values = {n: p.value for n, p in (compiled.params or {}).items()}
-    names: dict[str, str] = {}
-    for io in [*(compiled.inputs or []), *(compiled.outputs or [])]:
-        if io.to_env:
-            names[io.name] = io.to_env
-    for n, p in params.items():
-        if p.to_env:
-            names[n] = p.to_env
-    container = run.get("container")
-    if not names or not isinstance(container, dict):
-        return run
-    env = [e for e in container.get("env") or [] if e.get("name") not in names.values()]
-    for param_name, env_name in names.items():
-        value = values.get(param_name, params[param_name].value if param_name in params else None)
-        if value is not None:
-            env.append(
-                {"name": env_name, "value": value if isinstance(value, str) else _json_text(value)}
-            )
-    return {**run, "container": {**container, "env": env}}
-
-
-def _json_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value) if isinstance(value, dict | list | bool) else str(value)
-
-
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
-
-
-def _render_value(value: Any, globals_: dict[str, Any] | None) -> Any:
-    if globals_ is not None and _is_template(value):
-        return render(value, {"globals": globals_}, "")
-    return value
-
-
-def _resolve(io: IO, param: Param | None, globals_: dict[str, Any] | None) -> Any:
-    raw = param.value if param is not None and param.value is not None else io.value
-    if raw is None or (globals_ is None and _is_template(raw)):
-        return raw
-    return cast_value(io.type, _render_value(raw, globals_), is_list=io.is_list)
-
-
-def check_operation_params(
-    params: Mapping[str, Param],
-    inputs: list[IO],
-    outputs: list[IO],
-    loc: str,
-    issues: list[SpecIssue],
-    *,
-    in_dag: bool,
-    provided: set[str] | None = None,
-    globals_: dict[str, Any] | None = None,
-) -> None:
-    """Names known, refs only where they resolve, required inputs present, values of their
-    input's type and within its validation. Outputs are filled while the run runs: never
-    required."""
-    declared = {io.name: io for io in (*inputs, *outputs)}
-    for name, param in params.items():
-        if name not in declared and not param.context_only:
-            known = ", ".join(declared) or "none"
-            issues.append(
-                SpecIssue(join(loc, name), f"no input or output named {name!r} (declared: {known})")
-            )
-        if param.ref is not None and not in_dag:
-            where = "inside a DAG" if param.ref.startswith(("ops.", "dag")) else "yet"
-            issues.append(
-                SpecIssue(
-                    join(loc, f"{name}.ref"), f"references to other runs are resolved only {where}"
-                )
-            )
-    required = {io.name for io in inputs if not io.is_optional}
-    for name, io in declared.items():
-        given = params.get(name)
-        if name in (provided or ()) or (given is not None and given.ref is not None):
-            continue
-        raw = given.value if given is not None and given.value is not None else io.value
-        if raw is None:
-            if name in required:
-                issues.append(
-                    SpecIssue(
-                        join(loc, name),
-                        f"required input has no value; pass it with -P {name}=VALUE",
-                    )
-                )
-            continue
-        if isinstance(raw, str) and "{{" in raw:
-            if globals_ is None:
-                continue
-            try:
-                raw = _render_value(raw, globals_)
-            except SpecError as exc:
-                issues.extend(exc.under(join(loc, name)).issues)
-                continue
-        try:
-            value = cast_value(io.type, raw, is_list=io.is_list)
-        except ValueError as exc:
-            issues.append(
-                SpecIssue(join(loc, name), f"{exc} for input type {io.type}, got {raw!r}")
-            )
-            continue
-        rules = io.rules
-        if rules is not None and not (rules.delay or io.delay_validation):
-            issues.extend(SpecIssue(join(loc, name), p) for p in rules.problems(value))
 
 
 def _dag_operation_checker(resolver: Resolver) -> CheckOperation:
@@ -426,127 +291,12 @@ def _dag_operation_checker(resolver: Resolver) -> CheckOperation:
             f"{loc}.params",
             issues,
             in_dag=in_dag,
-            provided=_matrix_names(matrix),
+            provided=matrix_names(matrix),
         )
         if matrix is not None:
-            _check_matrix(matrix, inputs, issues, prefix=loc)
+            check_matrix(matrix, inputs, issues, prefix=loc)
         if isinstance(component.run, DagRun):
             dag_inputs = {io.name: io for io in inputs}
             check_dag(component.run, dag_inputs, resolver, f"{loc}.component.run", issues, check)
 
     return check
-
-
-def _matrix_names(matrix: Any) -> set[str]:
-    if matrix is None:
-        return set()
-    if isinstance(matrix, MappingMatrix):
-        return {k for row in matrix.values for k in row}
-    names = set(getattr(matrix, "params", None) or {})
-    resource = getattr(matrix, "resource", None)
-    # Hyperband sets its resource (e.g. epochs) per bracket.
-    return names | {resource.name} if resource is not None else names
-
-
-def _check_matrix(
-    matrix: Any, ios: list[IO], issues: list[SpecIssue], prefix: str = ""
-) -> set[str]:
-    """Matrix params name inputs and every value they can take fits the input's type."""
-    loc = join(prefix, "matrix")
-    inputs = {io.name: io for io in ios}
-    if isinstance(matrix, MappingMatrix):
-        for i, row in enumerate(matrix.values):
-            for name, value in row.items():
-                _check_value(inputs.get(name), name, value, f"{loc}.values[{i}].{name}", issues)
-        return _matrix_names(matrix)
-    for name, param in (getattr(matrix, "params", None) or {}).items():
-        where = f"{loc}.params.{name}"
-        io = inputs.get(name)
-        if io is None:
-            issues.append(
-                SpecIssue(where, f"no input named {name!r}; a matrix param sets an input")
-            )
-            continue
-        if isinstance(param, Choice | PChoice) or param.is_discrete:
-            options = (
-                [v for v, _ in param.value]
-                if isinstance(param, PChoice)
-                else generators.values(param)
-            )
-            for value in options:
-                if not _check_value(io, name, value, join(where, "value"), issues):
-                    break
-        elif io.type is not None and not is_numeric(io.type) and io.type.lower() != "any":
-            issues.append(
-                SpecIssue(
-                    join(where, "kind"),
-                    f"a {param.kind} param draws numbers; input {name!r} is {io.type}",
-                )
-            )
-    resource = getattr(matrix, "resource", None)
-    if resource is not None:
-        io = inputs.get(resource.name)
-        if io is None:
-            issues.append(SpecIssue(f"{loc}.resource.name", f"no input named {resource.name!r}"))
-        elif io.type is not None and not is_numeric(io.type):
-            issues.append(
-                SpecIssue(
-                    f"{loc}.resource.name",
-                    f"the resource input must be numeric, {resource.name!r} is {io.type}",
-                )
-            )
-    return _matrix_names(matrix)
-
-
-def _check_value(io: IO | None, name: str, value: Any, loc: str, issues: list[SpecIssue]) -> bool:
-    if io is None:
-        issues.append(SpecIssue(loc, f"no input named {name!r}"))
-        return False
-    try:
-        cast_value(io.type, value, is_list=io.is_list)
-    except ValueError as exc:
-        issues.append(SpecIssue(loc, f"{value!r}: {exc} for input type {io.type}"))
-        return False
-    return True
-
-
-def _sample_suggestions(compiled: CompiledOperation) -> list[dict[str, Any]]:
-    """One representative set of matrix values to dry-render templates with."""
-    matrix = compiled.matrix
-    if matrix is None:
-        return [{}]
-    if isinstance(matrix, MappingMatrix):
-        return [dict(matrix.values[0])]
-    params = getattr(matrix, "params", None) or {}
-    rng = random.Random(0)
-    inputs = {io.name: io for io in compiled.inputs or []}
-    return [
-        {
-            n: cast_value(inputs[n].type, generators.sample(p, rng), is_list=inputs[n].is_list)
-            for n, p in params.items()
-            if n in inputs
-        }
-    ]
-
-
-def _check_hooks(compiled: CompiledOperation, issues: list[SpecIssue]) -> None:
-    from libs.common.spec.refs import hub_component
-
-    for i, hook in enumerate(compiled.hooks or []):
-        loc = f"hooks[{i}]"
-        try:
-            component = Component.model_validate(
-                {"kind": "component", **hub_component(hook.hub_ref)}
-            )
-        except ValueError as exc:
-            issues.append(SpecIssue(join(loc, "hubRef"), str(exc)))
-            continue
-        declared = {io.name for io in [*(component.inputs or []), *(component.outputs or [])]}
-        for name, param in (hook.params or {}).items():
-            if name not in declared and not param.context_only:
-                issues.append(
-                    SpecIssue(
-                        f"{loc}.params.{name}",
-                        f"hub component {hook.hub_ref!r} has no input {name!r}",
-                    )
-                )

@@ -446,3 +446,21 @@ def test_distributed_kinds_are_typed_and_rendered() -> None:
     ):
         compiled = compile_operation(load_operation(op(component={"run": run})), CONTEXT).dump()
         assert "--lr=0.1" in str(compiled["run"])
+
+
+def test_templates_render_in_a_sandbox() -> None:
+    issues = refused(
+        op(
+            component={
+                "run": {
+                    "kind": "job",
+                    "container": {
+                        "image": "x",
+                        "args": ["{{ ''.__class__.__mro__[1].__subclasses__() }}"],
+                    },
+                }
+            }
+        )
+    )
+    assert issues and issues[0][0] == "run.container.args[0]"
+    assert "unsafe" in issues[0][1] or "not safely" in issues[0][1]
