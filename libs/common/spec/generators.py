@@ -84,8 +84,16 @@ def sample(param: HpParam, rng: random.Random) -> Any:
     else:
         x = math.exp(rng.gauss(a["loc"], a["scale"]))
     if kind.startswith("q"):
-        return _round(round(x / a["q"]) * a["q"])
+        return _multiple(round(x / a["q"]), a["q"])
     return x
+
+
+def _multiple(n: int, q: float) -> float:
+    """`n * q` without float noise (3 * 0.1 is 0.3): rounded to q's own decimals."""
+    text = repr(float(q))
+    if "e" in text:
+        return n * q
+    return round(n * q, len(text.partition(".")[2]))
 
 
 def grid_size(params: Mapping[str, HpParam]) -> int:
