@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 
 from ganglion.cli.common import (
-    UserError,
     client,
     echo,
     follow_logs,
@@ -23,10 +22,27 @@ from ganglion.cli.common import (
     warn,
     watch_statuses,
 )
-from libs.common.spec import RunContext, SpecError, compile_operation, load_operation, parse_content
+from ganglion.cli.specfile import build_operation, fail, parse_hparams
+from libs.common.spec import Resolver, RunContext, SpecError, compile_operation, load_operation
 
 FileOption = Annotated[
-    list[Path], typer.Option("--file", "-f", help="The polyaxonfile.", exists=False)
+    list[Path],
+    typer.Option(
+        "--file", "-f", help="The polyaxonfile; later -f files are presets applied in order."
+    ),
+]
+HParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--hparam", "-HP", help="name='kind:value' matrix param; repeatable."),
+]
+MatrixKindOption = Annotated[
+    str | None, typer.Option("--matrix-kind", help="grid (default), random, bayes, ...")
+]
+MatrixConcurrencyOption = Annotated[
+    int | None, typer.Option("--matrix-concurrency", min=1, help="Trials at once (default 1).")
+]
+MatrixRunsOption = Annotated[
+    int | None, typer.Option("--matrix-num-runs", min=1, help="How many trials.")
 ]
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-P", help="name=value; repeatable.")
@@ -43,38 +59,6 @@ ALWAYS_IGNORED = (
     ".mypy_cache",
     ".pytest_cache",
 )
-
-
-def _read(files: list[Path]) -> tuple[str, dict[str, Any]]:
-    if not files:
-        raise UserError("pass the polyaxonfile with -f FILE")
-    if len(files) > 1:
-        raise UserError("several -f files (presets) are not supported yet; pass one")
-    path = files[0]
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        return str(path), parse_content(path.read_text(), file=str(path))
-    except SpecError as exc:
-        raise UserError(str(exc)) from None
-
-
-def build_operation(files: list[Path], params: dict[str, str]) -> dict[str, Any]:
-    """What Polyaxon's CLI posts: the file as an operation, -P values as strings."""
-    file, data = _read(files)
-    kind = data.get("kind")
-    if kind == "component":
-        operation: dict[str, Any] = {"version": 1.1, "kind": "operation", "component": data}
-    elif kind == "operation":
-        operation = dict(data)
-    else:
-        raise UserError(f"{file}: kind: expected 'component' or 'operation', got {kind!r}")
-    if params:
-        operation["params"] = {
-            **(operation.get("params") or {}),
-            **{k: {"value": v} for k, v in params.items()},
-        }
-    return operation
 
 
 def _ignored(relative: str, patterns: list[str]) -> bool:
@@ -108,6 +92,10 @@ def _pack(folder: Path) -> tempfile.SpooledTemporaryFile[bytes]:
 def run(
     file: FileOption,
     param: ParamOption = None,
+    hparam: HParamOption = None,
+    matrix_kind: MatrixKindOption = None,
+    matrix_concurrency: MatrixConcurrencyOption = None,
+    matrix_num_runs: MatrixRunsOption = None,
     project: Annotated[
         str | None, typer.Option("--project", "-p", help="Project to run in.")
     ] = None,
@@ -128,7 +116,7 @@ def run(
     ] = None,
 ) -> None:
     """Submit a polyaxonfile as a new run."""
-    operation = build_operation(file, parse_params(param))
+    operation = _build(file, param, hparam, matrix_kind, matrix_concurrency, matrix_num_runs)
     target = project_of(project)
     with client() as api:
         created = api.create_run(
@@ -168,9 +156,38 @@ def run(
         raise typer.Exit(1)
 
 
-def check(file: FileOption, param: ParamOption = None) -> None:
-    """Validate and compile a polyaxonfile without submitting it; exit 2 on errors."""
-    operation = build_operation(file, parse_params(param))
+def _build(
+    file: list[Path],
+    param: list[str] | None,
+    hparam: list[str] | None,
+    matrix_kind: str | None,
+    matrix_concurrency: int | None,
+    matrix_num_runs: int | None,
+) -> dict[str, Any]:
+    try:
+        return build_operation(
+            file,
+            parse_params(param),
+            hparams=parse_hparams(hparam),
+            matrix_kind=matrix_kind,
+            matrix_concurrency=matrix_concurrency,
+            matrix_num_runs=matrix_num_runs,
+        )
+    except SpecError as exc:
+        raise fail(exc) from None
+
+
+def check(
+    file: FileOption,
+    param: ParamOption = None,
+    hparam: HParamOption = None,
+    matrix_kind: MatrixKindOption = None,
+    matrix_concurrency: MatrixConcurrencyOption = None,
+    matrix_num_runs: MatrixRunsOption = None,
+) -> None:
+    """Validate and compile a polyaxonfile (with its presets) without submitting it; exit 2
+    with one line per issue."""
+    operation = _build(file, param, hparam, matrix_kind, matrix_concurrency, matrix_num_runs)
     path = str(file[0])
     try:
         compiled = compile_operation(
@@ -183,10 +200,13 @@ def check(file: FileOption, param: ParamOption = None) -> None:
                 namespace="ganglion",
                 artifacts_root="/artifacts",
             ),
+            resolver=Resolver(),
         )
     except SpecError as exc:
-        for issue in exc.in_file(path).issues:
-            warn(str(issue))
-        raise typer.Exit(2) from None
-    kind = compiled.run.kind if compiled.run else "?"
+        raise fail(exc, path) from None
+    kind: str = compiled.run.kind if compiled.run else "?"
+    if compiled.matrix is not None:
+        kind = f"{compiled.matrix.kind} matrix of {kind}"
+    elif compiled.schedule is not None:
+        kind = f"{compiled.schedule.kind} schedule of {kind}"
     echo(f"{path}: valid {kind} operation{f' {compiled.name!r}' if compiled.name else ''}")

@@ -83,7 +83,7 @@ async def test_yaml_content_is_accepted_too(api: httpx.AsyncClient, project: str
         ),
         (
             "kind: component\nrun: {kind: job, container: {image: x, comand: [a]}}",
-            ["body", "content", "component.run.job.container.comand"],
+            ["body", "content", "component.run.container.comand"],
             "unknown field",
         ),
         ("", ["body", "content"], "needs content"),

@@ -93,7 +93,7 @@ def test_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     )
     code, _, err = run_cli(capsys, "check", "-f", str(broken))
     assert code == 2
-    assert f"{broken}: component.run.job.container.comand: unknown field" in err
+    assert f"{broken}: component.run.container.comand: unknown field" in err
     typed = tmp_path / "typed.yaml"
     typed.write_text(
         "kind: component\ninputs: [{name: n, type: int}]\nrun: {kind: job, container: {image: x, command: [echo]}}\n"

@@ -76,3 +76,21 @@ def _render(value: Any, context: dict[str, Any], loc: str, issues: list[SpecIssu
     if isinstance(value, dict):
         return {k: _render(v, context, join(loc, str(k)), issues) for k, v in value.items()}
     return value
+
+
+def template_context(
+    everything: dict[str, Any],
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    flags: set[str],
+    globals_: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        **everything,
+        "inputs": inputs,
+        "outputs": outputs,
+        "params": ParamsView(
+            {n: ParamView(n, v, is_flag=n in flags) for n, v in everything.items()}
+        ),
+        "globals": globals_,
+    }

@@ -9,7 +9,7 @@ import pytest
 
 from libs.common.spec import RunContext, SpecError, compile_operation, load_content, parse_content
 
-POLYAXONFILES = Path(__file__).parents[1] / "fixtures" / "polyaxonfiles"
+POLYAXONFILES = Path(__file__).parents[2] / "fixtures" / "polyaxonfiles"
 CONTEXT = RunContext(
     uuid=UUID("01234567-89ab-7def-8123-456789abcdef"),
     owner="default",
@@ -88,7 +88,7 @@ def test_unknown_field_names_its_path() -> None:
     with pytest.raises(SpecError) as caught:
         load_content("kind: component\nrun: {kind: job, container: {image: x, comand: [a]}}")
     assert [(i.loc, i.msg) for i in caught.value.issues] == [
-        ("component.run.job.container.comand", "unknown field")
+        ("component.run.container.comand", "unknown field")
     ]
 
 

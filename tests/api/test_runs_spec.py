@@ -1,0 +1,102 @@
+"""The api compiles every submission with the full spec: controllers (matrix, schedule, DAG)
+are compiled and wait for their service; an invalid spec is a 422 naming the path, and no run
+is created."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ganglion.cli.specfile import build_operation
+from libs.common.spec import Resolver
+
+POLYAXONFILES = Path(__file__).parents[1] / "fixtures" / "polyaxonfiles"
+TYPED = POLYAXONFILES / "02-job-with-inputs.yaml"
+TYPED_URL = "https://raw.githubusercontent.com/polyaxon/polyaxon-quick-start/master/scheduling/experimentation/typed.yaml"
+RESOLVER = Resolver(urls={TYPED_URL: TYPED}, paths={"../experimentation/typed.yaml": TYPED})
+RUNS = "/api/v1/default/demo/runs"
+
+
+def posted(name: str) -> str:
+    """What `ganglion run -f <name>` posts (refs inlined on the client)."""
+    return json.dumps(build_operation([POLYAXONFILES / name], {}, resolver=RESOLVER))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "service"),
+    [
+        ("03-grid-search.yaml", "job", "optimizer"),
+        ("07-hyperopt.yaml", "job", "optimizer"),
+        ("08-dag-dependencies-conditions.yaml", "dag", "pipelines"),
+        ("09-schedule-cron-dag.yaml", "dag", "ci"),
+    ],
+)
+async def test_controllers_compile_and_wait_for_their_service(
+    api: httpx.AsyncClient, project: str, name: str, kind: str, service: str
+) -> None:
+    response = await api.post(RUNS, json={"content": posted(name)})
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["status"] == "compiled" and run["kind"] == kind
+    assert service in run["status_conditions"][-1]["message"]
+    compiled = json.loads(run["content"])
+    assert compiled["kind"] == "compiled_operation"
+    if name.startswith("07"):
+        assert compiled["matrix"]["kind"] == "tpe"
+
+
+async def test_hub_components_resolve_on_the_server(api: httpx.AsyncClient, project: str) -> None:
+    response = await api.post(RUNS, json={"content": "kind: operation\nhubRef: jupyterlab\n"})
+    assert response.status_code == 200, response.text
+    assert response.json()["kind"] == "service"
+
+
+@pytest.mark.parametrize(
+    ("content", "loc", "message"),
+    [
+        (
+            (POLYAXONFILES / "03-grid-search.yaml").read_text(),
+            "urlRef",
+            "urlRef is resolved by the client",
+        ),
+        (
+            json.dumps(
+                {
+                    "kind": "operation",
+                    "matrix": {
+                        "kind": "grid",
+                        "params": {"dropout": {"kind": "uniform", "value": [0, 1]}},
+                    },
+                    "component": json.loads(posted("02-job-with-inputs.yaml"))["component"],
+                }
+            ),
+            "matrix.params.dropout",
+            "a uniform param is not allowed here",
+        ),
+        (
+            "kind: component\nrun:\n  kind: dag\n  operations:\n"
+            "  - {name: a, dependencies: [b], component: {run: {kind: job}}}\n"
+            "  - {name: b, dependencies: [a], component: {run: {kind: job}}}\n",
+            "run.operations",
+            "the DAG has a cycle: a -> b -> a",
+        ),
+        (
+            "kind: component\nschedule: {kind: cron, cron: 'at noon'}\nrun: {kind: job}\n",
+            "component.schedule.cron",
+            "not a cron expression",
+        ),
+    ],
+)
+async def test_invalid_specs_are_refused_whole(
+    api: httpx.AsyncClient, project: str, content: str, loc: str, message: str
+) -> None:
+    response = await api.post(RUNS, json={"content": content})
+    assert response.status_code == 422, response.text
+    details = response.json()["detail"]
+    assert any(d["loc"] == ["body", "content", loc] and message in d["msg"] for d in details), (
+        details
+    )
+    assert (await api.get(RUNS)).json()["count"] == 0
