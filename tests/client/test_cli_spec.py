@@ -112,6 +112,7 @@ def test_a_preset_naming_a_component_is_refused(
 def test_run_posts_the_resolved_operation(
     api: ApiClient, capsys: pytest.CaptureFixture[str], files: dict[str, Path]
 ) -> None:
+    api.create_queue("one")  # the preset's queue; the api refuses queues nobody defined
     code, out, err = run_cli(
         capsys, "run", "-f", str(files["op"]), "-f", str(files["preset"]), "-p", "demo", "-P", "n=7",
         "-HP", "lr=choice:0.1,0.2", "--matrix-concurrency", "2",

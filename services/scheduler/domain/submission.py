@@ -3,8 +3,6 @@ termination rules; and reopening a finished execution for a later submission (re
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.events.contracts import RunSubmitted
@@ -14,25 +12,16 @@ from libs.common.outbox import Outbox
 from libs.common.quantities import Resources
 from libs.common.queues import queue_name
 from libs.common.spec import CompiledOperation
+from libs.common.spec.hooks import Termination
 from services.scheduler.db.tables import Execution
 from services.scheduler.domain.status import set_execution_status
-
-
-def _seconds(termination: dict[str, Any], key: str) -> float | None:
-    value = termination.get(key)
-    return (
-        float(value)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-        else None
-    )
 
 
 def apply_submission(execution: Execution, event: RunSubmitted) -> None:
     compiled = CompiledOperation.model_validate(event.content)
     container = getattr(compiled.run, "container", None) if compiled.run else None
     resources = Resources.of_container(container.resources if container else None)
-    termination = compiled.termination or {}
-    retries = termination.get("maxRetries")
+    termination = compiled.termination or Termination()
     execution.name = event.name
     execution.user = event.user
     execution.content = event.content
@@ -40,9 +29,10 @@ def apply_submission(execution: Execution, event: RunSubmitted) -> None:
     execution.queue = queue_name(event.queue or compiled.queue)
     execution.priority = event.priority
     execution.cpu, execution.memory, execution.gpu = resources.cpu, resources.memory, resources.gpu
-    execution.max_retries = retries if isinstance(retries, int) and retries > 0 else 0
-    execution.timeout = _seconds(termination, "timeout")
-    execution.ttl = _seconds(termination, "ttl")
+    execution.max_retries = termination.max_retries or 0
+    # Zero means none, as in Polyaxon.
+    execution.timeout = float(termination.timeout) if termination.timeout else None
+    execution.ttl = float(termination.ttl) if termination.ttl else None
     execution.attempt = 0
     execution.retry_at = None
     execution.handle = None
