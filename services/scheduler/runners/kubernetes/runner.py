@@ -326,6 +326,8 @@ class KubernetesRunner(Runner):
         if observation.state == State.GONE and handle["run_uuid"] in self._ended:
             observation = self._ended[handle["run_uuid"]]
         if observation.state in (State.EXITED, State.GONE):
+            for pod in pods:  # seen here before its watch event, perhaps
+                self._archive_pod(pod)
             await self._drain(pods)
         return observation
 
