@@ -100,6 +100,10 @@ class LogArchive:
             text = "".join(line.model_dump_json(exclude_none=True) + "\n" for line in lines)
             await asyncio.to_thread(self._write, text)
 
+    def write_now(self, lines: list[LogLine]) -> None:
+        """`append` for callers already in a worker thread."""
+        self._write("".join(line.model_dump_json(exclude_none=True) + "\n" for line in lines))
+
     def _write(self, text: str) -> None:
         assert self._file is not None, "open() the archive first"
         self._file.write(text)
