@@ -64,6 +64,7 @@ def make_runner(settings: SchedulerSettings) -> Runner:
                 network=settings.docker_network,
                 pull=settings.docker_pull,
                 grace_period=settings.stop_grace_period,
+                scope=settings.bus_prefix,
             ),
             settings.resolved_runner_state_dir / "docker",
             base_url=settings.docker_host,

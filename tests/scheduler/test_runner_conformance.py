@@ -4,7 +4,6 @@ answers)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -14,15 +13,18 @@ import pytest
 from kubernetes_asyncio import client
 
 from services.scheduler.runners.base import Handle, Launch, Observation, Runner, State
+from services.scheduler.runners.docker.config import DockerOptions
+from services.scheduler.runners.docker.runner import DockerRunner
 from services.scheduler.runners.kubernetes.pods import KubeOptions
 from services.scheduler.runners.kubernetes.runner import KubernetesRunner
 from services.scheduler.runners.local import LocalRunner
+from tests.support.engine import docker_engine
 from tests.support.kube import fake_cluster
 from tests.support.waiting import eventually
 
 MakeRunner = Callable[[], Runner]
 
-SEPARATE_STREAMS = {"local": True, "kubernetes": False}
+SEPARATE_STREAMS = {"local": True, "kubernetes": False, "docker": True}
 """Whether the runtime keeps stdout and stderr apart (the Kubernetes log API merges them)."""
 
 
@@ -41,7 +43,18 @@ async def _kubernetes(tmp: Path, stack: AsyncExitStack) -> MakeRunner:
     return lambda: KubernetesRunner(options, configuration=client.Configuration(host=cluster.url))
 
 
-RUNNERS = {"local": _local, "kubernetes": _kubernetes}
+async def _docker(tmp: Path, stack: AsyncExitStack) -> MakeRunner:
+    engine = await stack.enter_async_context(docker_engine())
+    options = DockerOptions(
+        artifacts_root=str(tmp / "artifacts"),
+        artifacts_host_root=str(tmp / "artifacts"),
+        pull="never",
+        scope=tmp.name,  # the engine is shared by every test
+    )
+    return lambda: DockerRunner(options, tmp / "runner-state", base_url=engine)
+
+
+RUNNERS = {"local": _local, "kubernetes": _kubernetes, "docker": _docker}
 
 
 @pytest.fixture(params=sorted(RUNNERS))
@@ -71,7 +84,8 @@ def launch(tmp_path: Path, code: str, **env: str) -> Launch:
         owner="default",
         project="demo",
         namespace="ganglion",
-        command=[sys.executable, "-c", code],
+        # Whatever python3 the runtime has: the scheduler's (local), the node's, the image's.
+        command=["python3", "-c", code],
         artifacts_path=str(tmp_path / "artifacts" / "demo" / uuid.hex),
         image="python:3.11",
         env=env,

@@ -64,6 +64,15 @@ class LogArchive:
     async def open(self) -> bool:
         return await asyncio.to_thread(self._open)
 
+    def open_now(self) -> bool:
+        """`open` for callers already in a worker thread."""
+        return self._open()
+
+    def close_now(self) -> None:
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()
+
     def _open(self) -> bool:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.path.open("a", encoding="utf-8")

@@ -17,6 +17,8 @@ from services.scheduler.runners.base import Handle, Launch
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 RUN_LABEL = "ganglion.dev/run"
+SCOPE_LABEL = "ganglion.dev/scope"
+"""Which installation a container belongs to, when several share one engine."""
 HANDLE_LABEL = "ganglion.dev/handle"
 """The handle `start` returned, so `list_active` returns exactly that."""
 
@@ -40,6 +42,7 @@ class DockerOptions:
     network: str | None = None
     pull: str = "missing"
     grace_period: float = 10.0
+    scope: str = "ganglion"
 
 
 def quantity(value: Any, where: str) -> float:
@@ -99,6 +102,7 @@ def create_arguments(launch: Launch, options: DockerOptions, handle: Handle) -> 
         "labels": {
             MANAGED_BY: "ganglion",
             RUN_LABEL: launch.run_uuid.hex,
+            SCOPE_LABEL: options.scope,
             HANDLE_LABEL: json.dumps(handle),
         },
         "volumes": {

@@ -34,6 +34,7 @@ from services.scheduler.runners.base import Handle, Launch, Observation, Runner,
 from services.scheduler.runners.docker.config import (
     HANDLE_LABEL,
     MANAGED_BY,
+    SCOPE_LABEL,
     DockerOptions,
     container_name,
     create_arguments,
@@ -108,9 +109,20 @@ class DockerRunner(Runner):
         try:
             container.start()
         except APIError as exc:
-            # The engine could not start the process (missing executable, bad working dir):
-            # the container stays "created" with the error, as the status reports.
-            log.info("run %s could not start: %s", launch.run_uuid.hex, exc.explanation)
+            # The engine could not start the process (missing executable, bad working dir).
+            # Docker keeps the error on the container, podman does not: settle it here.
+            problem = f"cannot start: {exc.explanation or exc}"
+            archive = LogArchive(Path(handle["logs_path"], f"{MAIN}{LOG_SUFFIX}"))
+            if archive.open_now():
+                line = LogLine(
+                    timestamp=datetime.now(UTC),
+                    value=f"ganglion: {problem}",
+                    container=MAIN,
+                    stream="stderr",
+                )
+                archive.write_now([line])
+                archive.close_now()
+            self._settle(handle, Observation(State.EXITED, CANNOT_START, problem, False))
 
     # -- status -------------------------------------------------------------------------------
 
@@ -263,6 +275,7 @@ class DockerRunner(Runner):
             archive.write_now([line])
 
     async def logs(self, handle: Handle) -> AsyncIterator[LogLine]:
+        self._archive(handle)  # a restarted scheduler resumes archiving from here on
         for line in await read_archives(Path(handle["logs_path"])):
             yield line
 
@@ -284,7 +297,10 @@ class DockerRunner(Runner):
     async def list_active(self) -> list[Handle]:
         def active() -> list[Handle]:
             containers = self._docker().containers.list(
-                all=True, filters={"label": f"{MANAGED_BY}=ganglion"}
+                all=True,
+                filters={
+                    "label": [f"{MANAGED_BY}=ganglion", f"{SCOPE_LABEL}={self.options.scope}"]
+                },
             )
             handles = []
             for container in containers:
