@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -25,6 +26,10 @@ from services.scheduler.loops.dispatcher import Dispatcher, Replica
 from services.scheduler.loops.monitor import Monitor
 from services.scheduler.loops.reconciler import Reconciler
 from services.scheduler.runners.base import Runner
+from services.scheduler.runners.docker.config import DockerOptions
+from services.scheduler.runners.docker.runner import DockerRunner
+from services.scheduler.runners.kubernetes.pods import KubeOptions
+from services.scheduler.runners.kubernetes.runner import KubernetesRunner
 from services.scheduler.runners.local import LocalRunner
 from services.scheduler.settings import SchedulerSettings
 
@@ -32,6 +37,40 @@ MIGRATIONS = Path(__file__).parent / "db" / "migrations"
 
 
 def make_runner(settings: SchedulerSettings) -> Runner:
+    if settings.runner == "kubernetes":
+        options = KubeOptions(
+            namespace=settings.kubernetes_namespace,
+            artifacts_root=str(settings.resolved_artifacts_root),
+            artifacts_claim=settings.kubernetes_artifacts_claim,
+            artifacts_host_path=settings.kubernetes_artifacts_host_path,
+            image_pull_policy=settings.kubernetes_image_pull_policy,
+            service_account=settings.kubernetes_service_account,
+            init_image=settings.kubernetes_init_image,
+            git_image=settings.kubernetes_git_image,
+            ttl_after_finished=settings.kubernetes_ttl_after_finished,
+            grace_period=math.ceil(settings.stop_grace_period),
+        )
+        kubeconfig = settings.kubernetes_kubeconfig
+        return KubernetesRunner(
+            options,
+            kubeconfig=str(kubeconfig) if kubeconfig else None,
+            context=settings.kubernetes_context,
+        )
+    if settings.runner == "docker":
+        return DockerRunner(
+            DockerOptions(
+                artifacts_root=str(settings.resolved_artifacts_root),
+                artifacts_host_root=str(
+                    settings.docker_artifacts_host_root or settings.resolved_artifacts_root
+                ),
+                network=settings.docker_network,
+                pull=settings.docker_pull,
+                grace_period=settings.stop_grace_period,
+                scope=settings.bus_prefix,
+            ),
+            settings.resolved_runner_state_dir / "docker",
+            base_url=settings.docker_host,
+        )
     return LocalRunner(settings.resolved_runner_state_dir)
 
 

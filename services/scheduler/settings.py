@@ -17,7 +17,11 @@ class SchedulerSettings(ServiceSettings):
     SERVICE: ClassVar[str] = "scheduler"
     model_config = SettingsConfigDict(env_prefix="GANGLION_SCHEDULER_")
 
-    runner: Literal["local"] = Field("local", description="Where runs execute: 'local' processes.")
+    runner: Literal["local", "kubernetes", "docker"] = Field(
+        "local",
+        description="Where runs execute: 'local' processes, 'kubernetes' Jobs and pods, "
+        "or 'docker' containers.",
+    )
     concurrency: int = Field(
         4,
         ge=1,
@@ -93,6 +97,64 @@ class SchedulerSettings(ServiceSettings):
         return Limits(
             runs=self.capacity_runs, cpu=self.capacity_cpu, memory=memory, gpu=self.capacity_gpu
         )
+
+    kubernetes_namespace: str = Field(
+        "ganglion", description="Kubernetes namespace the runs' Jobs, pods and services go to."
+    )
+    kubernetes_kubeconfig: Path | None = Field(
+        None,
+        description="Kubeconfig file to reach the cluster; the in-cluster service account when "
+        "the scheduler runs in a pod, else ~/.kube/config.",
+    )
+    kubernetes_context: str | None = Field(
+        None, description="Kubeconfig context to use; the file's current context by default."
+    )
+    kubernetes_image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent",
+        description="imagePullPolicy of containers whose spec does not set one.",
+    )
+    kubernetes_artifacts_claim: str | None = Field(
+        None,
+        description="PersistentVolumeClaim holding the artifact store, mounted in every run's "
+        "pod at GANGLION_ARTIFACTS_ROOT (the scheduler mounts it at the same path).",
+    )
+    kubernetes_artifacts_host_path: str | None = Field(
+        None,
+        description="Node folder holding the artifact store, mounted like "
+        "kubernetes_artifacts_claim (single-node clusters, tests).",
+    )
+    kubernetes_service_account: str | None = Field(
+        None,
+        description="Service account of run pods whose environment does not name one.",
+    )
+    kubernetes_init_image: str = Field(
+        "busybox:1.36", description="Image of the init containers that write files."
+    )
+    kubernetes_git_image: str = Field(
+        "alpine/git:2.45.2", description="Image of the init containers that clone git code."
+    )
+    kubernetes_ttl_after_finished: int | None = Field(
+        86400,
+        ge=0,
+        description="Seconds Kubernetes keeps a finished Job (or training job) and its pods "
+        "before deleting them; logs are archived before. Empty: keep them.",
+    )
+    docker_host: str | None = Field(
+        None,
+        description="Docker (or podman) API URL, e.g. unix:///run/podman/podman.sock; "
+        "DOCKER_HOST or the default socket otherwise.",
+    )
+    docker_network: str | None = Field(
+        None, description="Network of run containers ('host' to share the machine's network)."
+    )
+    docker_pull: Literal["always", "missing", "never"] = Field(
+        "missing", description="When to pull a run's image: always, when missing, or never."
+    )
+    docker_artifacts_host_root: Path | None = Field(
+        None,
+        description="Where the docker engine sees the artifact store, when the scheduler itself "
+        "runs in a container; GANGLION_ARTIFACTS_ROOT by default.",
+    )
 
     @property
     def resolved_runner_state_dir(self) -> Path:

@@ -46,7 +46,6 @@ async def test_two_scheduler_replicas_start_each_run_exactly_once(infra: Infra) 
                 scheduled = next(c for c in run["status_conditions"] if c["type"] == "scheduled")
                 claimed_by[scheduled["message"].removeprefix("claimed by ").rsplit(":", 1)[-1]] += 1
             assert most <= 3
-            assert len(claimed_by) == 2, claimed_by  # both replicas did some of the work
         finally:
             await shut_down(context)
 

@@ -200,3 +200,7 @@ class RayClusterRun(SpecModel):
 
 
 DISTRIBUTED_RUNS = (TFJobRun, PytorchJobRun, MPIJobRun, DaskClusterRun, RayClusterRun)
+
+
+DistributedRun = TFJobRun | PytorchJobRun | MPIJobRun
+"""The kinds the Kubeflow training operator runs."""

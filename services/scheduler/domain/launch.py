@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from libs.common.artifacts import OUTPUTS, run_path
 from libs.common.spec import CompiledOperation
+from libs.common.spec.runs import JobRun, MPIJobRun, PytorchJobRun, ServiceRun, TFJobRun
 from services.scheduler.db.tables import Execution
 from services.scheduler.runners.base import Launch
 from services.scheduler.settings import SchedulerSettings
@@ -16,7 +19,29 @@ class NotExecutable(ValueError):
 def launch_of(execution: Execution, settings: SchedulerSettings) -> Launch:
     compiled = CompiledOperation.model_validate(execution.content)
     run = compiled.run
-    if run is None or run.kind not in ("job", "service"):
+    artifacts = str(
+        run_path(str(settings.resolved_artifacts_root), execution.project, execution.uuid)
+    )
+    platform = _platform_env(execution, settings, artifacts)
+    identity = Launch(
+        run_uuid=execution.uuid,
+        owner=execution.owner,
+        project=execution.project,
+        namespace=execution.namespace,
+        name=execution.name,
+        command=[],
+        artifacts_path=artifacts,
+        env=platform,
+    )
+    if isinstance(run, TFJobRun | PytorchJobRun | MPIJobRun):
+        if settings.runner != "kubernetes":
+            raise NotExecutable(
+                f"run.kind {run.kind!r} needs the kubernetes runner "
+                f"(this scheduler runs {settings.runner!r})"
+            )
+        # Each replica has its own container; the runner gives every one the platform's env.
+        return replace(identity, kind=run.kind, spec=run)
+    if not isinstance(run, JobRun | ServiceRun):
         kind = run.kind if run else "none"
         raise NotExecutable(f"run.kind {kind!r} is not executed by a runner")
     container = run.container
@@ -25,23 +50,17 @@ def launch_of(execution: Execution, settings: SchedulerSettings) -> Launch:
     command = [*(container.command or []), *(container.args or [])]
     if not command:
         raise NotExecutable("run.container: command and args are both empty")
-    artifacts = str(
-        run_path(str(settings.resolved_artifacts_root), execution.project, execution.uuid)
-    )
     env = {e.name: e.value for e in container.env or [] if e.value is not None}
-    env.update(_platform_env(execution, settings, artifacts))
-    return Launch(
-        run_uuid=execution.uuid,
-        owner=execution.owner,
-        project=execution.project,
-        namespace=execution.namespace,
-        name=execution.name,
+    env.update(platform)
+    return replace(
+        identity,
         command=command,
         image=container.image,
         working_dir=container.working_dir,
-        artifacts_path=artifacts,
         env=env,
         resources=container.resources or {},
+        kind=run.kind,
+        spec=run,
     )
 
 

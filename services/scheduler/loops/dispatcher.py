@@ -57,10 +57,12 @@ class Dispatcher(Loop):
         """Runs this replica claimed and is starting: the monitor leaves them alone."""
 
     async def run_once(self) -> None:
+        # Only deciding and claiming need the lock; starting (spawning, creating pods) happens
+        # after it, so other replicas take their turn meanwhile.
         async with self.runtime.coordinator.hold("scheduler:dispatch", ttl=60) as held:
-            if held:
-                for uuid in await self._claim():
-                    await self._start(uuid)
+            claimed = await self._claim() if held else []
+        for uuid in claimed:
+            await self._start(uuid)
 
     async def _claim(self) -> list[UUID]:
         db, outbox = self.runtime.db, self.runtime.outbox

@@ -50,23 +50,21 @@ class Reconciler(Loop):
             self._last_resync = time.monotonic()
 
     async def stop_orphans(self) -> list[str]:
-        stopped = []
+        candidates = []
         for handle in await self.runner.list_active():
             async with self.runtime.db.read_session() as session:
                 execution = await queries.get_execution(session, UUID(handle["run_uuid"]))
-            owned = (
-                execution is not None
-                and not execution.deleted
-                and RunStatus(execution.status) not in DONE
-                and execution.handle is not None
-                and execution.handle.get("pid") == handle.get("pid")
-            )
-            # A run being started has no handle in the database yet: only ended or unknown
-            # executions are orphans.
-            if not owned and (
-                execution is None or execution.deleted or RunStatus(execution.status) in DONE
-            ):
-                state = execution.status if execution else "unknown to the scheduler"
+            # A run being started has no handle in the database yet: only ended, deleted or
+            # unknown executions can leave orphans.
+            if execution is None or execution.deleted or RunStatus(execution.status) in DONE:
+                candidates.append((handle, execution.status if execution else "unknown"))
+        if not candidates:
+            return []
+        # A run that ended between the two looks is not an orphan: its process must still be there.
+        still = {h["run_uuid"] for h in await self.runner.list_active()}
+        stopped = []
+        for handle, state in candidates:
+            if handle["run_uuid"] in still:
                 log.warning(
                     "run %s (%s): its process outlived it; stopping it", handle["run_uuid"], state
                 )

@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from libs.common.logs import LogLine
+from libs.common.spec.runs import DistributedRun, JobRun, ServiceRun
 
 Handle = dict[str, Any]
 
@@ -41,7 +42,13 @@ class Launch:
     image: str | None = None
     working_dir: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    """The spec's plain `env` values and the platform's variables (what the SDK reads)."""
     resources: dict[str, Any] = field(default_factory=dict)
+    kind: str = "job"
+    """The run kind: job, service, or a distributed kind (tfjob, pytorchjob, mpijob)."""
+    spec: JobRun | ServiceRun | DistributedRun | None = None
+    """The compiled run section, for runners that act on more than the command (init containers,
+    sidecars, volumes, the pod environment, ports, replicas)."""
 
 
 class State(StrEnum):
