@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.events.contracts import RunCreated, RunDeleted
 from libs.common.events.envelope import Envelope
 from libs.common.inbox import SessionHandler
-from services.tracking.db.tables import MetricPoint, TrackedRun
+from services.tracking.db.metrics import delete_run_metrics
+from services.tracking.db.tables import RunEvent, TrackedRun
 from services.tracking.domain.runs import tracked
-from services.tracking.domain.store import LocalArtifactStore
+from services.tracking.domain.stores.base import ArtifactStore
 
 
 async def run_created(session: AsyncSession, envelope: Envelope) -> None:
@@ -30,7 +31,7 @@ async def run_created(session: AsyncSession, envelope: Envelope) -> None:
     )
 
 
-def run_deleted(store: LocalArtifactStore) -> SessionHandler:
+def run_deleted(store: ArtifactStore) -> SessionHandler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         event = envelope.open(RunDeleted)
         run = await tracked(session, event.uuid)
@@ -49,7 +50,8 @@ def run_deleted(store: LocalArtifactStore) -> SessionHandler:
             )
         else:
             run.deleted = True
-        await session.execute(delete(MetricPoint).where(MetricPoint.run_uuid == event.uuid))
+        await delete_run_metrics(session, event.uuid)
+        await session.execute(delete(RunEvent).where(RunEvent.run_uuid == event.uuid))
         await store.delete_run(event.project, event.uuid)
 
     return handle
