@@ -159,11 +159,19 @@ class ApiClient:
         return dict(self.api("GET", f"{self.owner}/{project}/runs/{uuid}"))
 
     def list_runs(
-        self, project: str, *, limit: int = 20, offset: int = 0, sort: str | None = None
+        self,
+        project: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        sort: str | None = None,
+        query: str | None = None,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if sort:
             params["sort"] = sort
+        if query:
+            params["query"] = query
         return dict(self.api("GET", f"{self.owner}/{project}/runs", params=params))
 
     def update_run(

@@ -17,6 +17,7 @@ from libs.common.http import install_error_handlers
 from libs.common.runtime import open_runtime
 from services.api.api import meta, projects, runs
 from services.api.api.meta import ganglion_version
+from services.api.consumers.metric_summaries import apply_metric_summaries
 from services.api.consumers.scheduler_status import mirror_scheduler_status
 from services.api.db.tables import inbox, outbox
 from services.api.domain.bootstrap import bootstrap_with_retry
@@ -57,6 +58,7 @@ def create_app(
             await runtime.consume(
                 "mirror_scheduler_status", mirror_scheduler_status(runtime.outbox)
             )
+            await runtime.consume("metric_summaries", apply_metric_summaries)
             app.state.runtime = runtime
             yield
 

@@ -189,3 +189,19 @@ def test_stop_and_follow_logs(
     assert follower.returncode == 0
     assert streamed.splitlines()[0] == "tick 0"
     assert len(streamed.splitlines()) >= 3
+
+
+def test_ops_ls_searches_with_pql(
+    live: Live, api: ApiClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, lr in (("small", 0.001), ("large", 0.1)):
+        uuid = api.create_run("demo", name=name, is_managed=False)["uuid"]
+        api.update_run("demo", uuid, inputs={"lr": lr})
+    code, out, _ = run_cli(capsys, "ops", "ls", "-p", "demo", "-q", "inputs.lr:<0.01")
+    assert code == 0 and "small" in out and "large" not in out
+    code, out, _ = run_cli(capsys, "ops", "ls", "-p", "demo", "-s", "-inputs.lr")
+    rows = out.splitlines()[1:3]
+    assert "large" in rows[0] and "small" in rows[1]
+    code, _, err = run_cli(capsys, "ops", "ls", "-p", "demo", "-q", "inputs.lr:<0.01,")
+    assert code == 2
+    assert "ends too early at position 16" in one_line(err)
