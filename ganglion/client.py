@@ -53,6 +53,7 @@ class ApiClient:
         headers = {"Authorization": f"Token {token}"} if token else {}
         self.owner = owner
         self.host = host.rstrip("/")
+        self.streams_url = (streams_host or host).rstrip("/")
         self._api = httpx.Client(base_url=self.host, headers=headers, timeout=timeout)
         streams = (streams_host or host).rstrip("/")
         self._streams = (
@@ -243,10 +244,41 @@ class ApiClient:
             ]
         )
 
-    def get_metrics(
-        self, namespace: str, project: str, uuid: str, names: list[str] | None = None
+    def log_lineage(
+        self, project: str, uuid: str, artifacts: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return dict(
+            self.api(
+                "POST",
+                f"{self.owner}/{project}/runs/{uuid}/lineage/artifacts",
+                json={"artifacts": artifacts},
+            )
+        )
+
+    def get_lineage(self, project: str, uuid: str) -> dict[str, Any]:
+        return dict(self.api("GET", f"{self.owner}/{project}/runs/{uuid}/lineage/artifacts"))
+
+    def get_events(
+        self, namespace: str, project: str, uuid: str, kind: str, names: list[str] | None = None
     ) -> dict[str, dict[str, list[Any]]]:
         params = {"names": ",".join(names)} if names else {}
+        data = self.streams(
+            "GET", f"{self._run_path(namespace, project, uuid)}/events/{kind}", params=params
+        )
+        return {series["name"]: series["data"] for series in data["data"]}
+
+    def get_metrics(
+        self,
+        namespace: str,
+        project: str,
+        uuid: str,
+        names: list[str] | None = None,
+        *,
+        sample: int | None = None,
+    ) -> dict[str, dict[str, list[Any]]]:
+        params: dict[str, Any] = {"names": ",".join(names)} if names else {}
+        if sample:
+            params["sample"] = sample
         data = self.streams(
             "GET", f"{self._run_path(namespace, project, uuid)}/events/metric", params=params
         )
@@ -265,7 +297,7 @@ class ApiClient:
         namespace: str,
         project: str,
         uuid: str,
-        content: IO[bytes],
+        content: IO[bytes] | Any,
         *,
         filename: str,
         path: str = "",

@@ -15,7 +15,7 @@ from libs.common.coordination import Coordinator
 from libs.common.health import health_router
 from libs.common.http import install_error_handlers
 from libs.common.runtime import open_runtime
-from services.api.api import meta, projects, runs
+from services.api.api import lineage, meta, projects, runs
 from services.api.api.meta import ganglion_version
 from services.api.consumers.metric_summaries import apply_metric_summaries
 from services.api.consumers.scheduler_status import mirror_scheduler_status
@@ -73,6 +73,7 @@ def create_app(
     app.include_router(meta.router)
     app.include_router(projects.router)
     app.include_router(runs.router)
+    app.include_router(lineage.router)
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import msgpack
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import insert, select
@@ -22,6 +23,7 @@ from services.tracking.deps import (
     WritableRun,
     read_body,
 )
+from services.tracking.domain.ingest import MSGPACK_TYPES
 
 RUN = "/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}"
 router = APIRouter(prefix=RUN, tags=["events"])
@@ -87,7 +89,16 @@ async def ingest_events(
 ) -> dict[str, int]:
     body = await read_body(request, settings.max_batch_bytes)
     try:
-        parsed = EventsIn.model_validate_json(body)
+        if request.headers.get("content-type", "").split(";")[0].strip() in MSGPACK_TYPES:
+            try:
+                raw = msgpack.unpackb(body)
+            except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+                raise ApiError(
+                    422, "the body is not valid msgpack", loc=("body",), type="msgpack_invalid"
+                ) from None
+            parsed = EventsIn.model_validate(raw)
+        else:
+            parsed = EventsIn.model_validate_json(body)
     except ValidationError as exc:
         raise ApiError.many(
             422, [(("body", *e["loc"]), e["msg"], e["type"]) for e in exc.errors()[:20]]

@@ -1,7 +1,8 @@
 """Decoding a batch of metric points from the wire, in any of the forms clients send:
 
 - JSON `{"batch_id"?, "metrics": [{name, value, step?, timestamp?}]}` (Polyaxon-like points),
-- JSON `{"batch_id"?, "series": [{name, values, steps?, timestamps?}]}` (columns, compact),
+- JSON `{"batch_id"?, "series": [{name, values, steps?, timestamps?}]}` (columns, compact;
+  timestamps as epoch seconds or ISO 8601),
 - NDJSON (`application/x-ndjson`): one point object per line,
 - msgpack (`application/msgpack`): the same object as the JSON forms.
 
@@ -15,11 +16,13 @@ from datetime import datetime
 from typing import Annotated, Any, NotRequired
 
 import msgpack
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from libs.common.http import ApiError
-from services.tracking.domain.points import Columns, to_micros
+from services.tracking.domain.points import Columns, seconds_to_micros, to_micros
 
 MetricName = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -38,10 +41,12 @@ class PointIn(TypedDict):
 
 
 class SeriesIn(TypedDict):
+    """One series' points as columns. `timestamps` are epoch seconds (compact) or ISO 8601."""
+
     name: MetricName
     values: list[Finite]
     steps: NotRequired[list[Step | None] | None]
-    timestamps: NotRequired[list[datetime] | None]
+    timestamps: NotRequired[list[Finite] | list[datetime] | None]
 
 
 class BatchIn(BaseModel):
@@ -100,7 +105,13 @@ def _columns_of_series(series: Sequence[SeriesIn], default_micros: int) -> dict[
         values = item["values"]
         steps = item.get("steps") or [None] * len(values)
         moments = item.get("timestamps")
-        times = [to_micros(m) for m in moments] if moments else [default_micros] * len(values)
+        times: Sequence[int] | npt.NDArray[np.int64]
+        if not moments:
+            times = [default_micros] * len(values)
+        elif isinstance(moments[0], datetime):
+            times = [to_micros(m) for m in moments]
+        else:
+            times = seconds_to_micros(moments)
         for label, column in (("steps", steps), ("timestamps", times)):
             if len(column) != len(values):
                 raise ApiError(

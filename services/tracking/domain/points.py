@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
-
-from libs.common.ids import as_utc
 
 NO_STEP = -1
 """How a point logged without a step is stored (steps are never negative)."""
@@ -20,9 +18,17 @@ I64 = np.dtype("<i8")
 F64 = np.dtype("<f8")
 
 
+_MICRO = timedelta(microseconds=1)
+
+
 def to_micros(moment: datetime) -> int:
-    delta = as_utc(moment) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MICRO
+
+
+def seconds_to_micros(seconds: Sequence[float]) -> npt.NDArray[np.int64]:
+    return np.rint(np.asarray(seconds, dtype=F64) * 1e6).astype(I64)
 
 
 def from_micros(micros: int) -> datetime:
@@ -46,13 +52,16 @@ class Columns:
 
     @classmethod
     def of(
-        cls, steps: Sequence[int | None], timestamps: Sequence[int], values: Sequence[float]
+        cls,
+        steps: Sequence[int | None],
+        timestamps: Sequence[int] | npt.NDArray[np.int64],
+        values: Sequence[float],
     ) -> Columns:
-        return cls(
-            np.fromiter((NO_STEP if s is None else s for s in steps), I64, len(steps)),
-            np.asarray(timestamps, dtype=I64),
-            np.asarray(values, dtype=F64),
-        )
+        if None in steps:
+            packed = np.fromiter((NO_STEP if s is None else s for s in steps), I64, len(steps))
+        else:
+            packed = np.asarray(steps, dtype=I64)
+        return cls(packed, np.asarray(timestamps, dtype=I64), np.asarray(values, dtype=F64))
 
     @classmethod
     def unpack(cls, steps: bytes, timestamps: bytes, values: bytes) -> Columns:
