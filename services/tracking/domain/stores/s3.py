@@ -17,6 +17,16 @@ from services.tracking.domain.stores.base import ArtifactStore, UnsafePath, safe
 PART = 8 << 20
 
 
+class _Reader:
+    """Only `read()`: boto3 then streams the member instead of seeking in the archive."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def read(self, size: int = -1) -> bytes:
+        return bytes(self.handle.read(size))
+
+
 class S3ArtifactStore(ArtifactStore):
     def __init__(
         self,
@@ -174,7 +184,8 @@ class S3ArtifactStore(ArtifactStore):
                         raise tarfile.TarError(f"{member.name!r} is an absolute path")
                     handle = tar.extractfile(member)
                     assert handle is not None
-                    self.client.upload_fileobj(handle, self.bucket, self._key(f"{prefix}/{inside}"))
+                    target = self._key(f"{prefix}/{inside}")
+                    self.client.upload_fileobj(_Reader(handle), self.bucket, target)
                     count += 1
             return count
 
