@@ -41,7 +41,7 @@ QUERIES = (
     ("metrics.loss:<0.1", "metrics.loss"),
     ("status:running|failed, metrics.loss.min:<0.05", "-created_at"),
     ("inputs.lr:<0.001 OR metrics.accuracy.max:>0.99", "-metrics.accuracy.max"),
-    ("tags:baseline, metrics.val_loss.last:0.2 .. 0.3, ~status:failed", None),
+    ("tags:baseline, metrics.val_loss.last:0.2 .. 0.3, status:~failed", None),
 )
 
 
@@ -150,7 +150,15 @@ async def _load_runs(database: str, project_uuid: uuid.UUID, count: int) -> None
             started = created + timedelta(seconds=1)
             finished = started + timedelta(seconds=60) if status != "running" else None
             conditions = json.dumps(
-                [{"type": "created", "status": True}, {"type": status, "status": True}]
+                [
+                    {
+                        "type": kind,
+                        "status": True,
+                        "last_update_time": moment.isoformat(),
+                        "last_transition_time": moment.isoformat(),
+                    }
+                    for kind, moment in (("created", created), (status, started))
+                ]
             )
             runs.append(
                 (
@@ -249,7 +257,10 @@ def bench_search(database: str, home: Path, count: int, repeat: int) -> list[str
             params: dict[str, object] = {"query": query, "limit": 20}
             if sort:
                 params["sort"] = sort
-            found = client.get("/api/v1/default/bench/runs", params=params).json()["count"]
+            answer = client.get("/api/v1/default/bench/runs", params=params)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{query}: {answer.status_code} {answer.text}")
+            found = answer.json()["count"]
             label = f"`{query}`" + (f", sort `{sort}`" if sort else "")
             rows.append(
                 f"| PQL over {count:,} runs: {label} ({found:,} match) | "
@@ -264,12 +275,16 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--only", choices=["series", "search"], default=None)
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="ganglion-bench-"))
     rows: list[str] = []
     try:
-        rows += bench_series("ganglion_bench_series", home, args.points, args.repeat)
-        rows += bench_search("ganglion_bench_search", home, args.runs, args.repeat)
+        if args.only in (None, "series"):
+            rows += bench_series("ganglion_bench_series", home, args.points, args.repeat)
+            print("\n".join(rows), flush=True)
+        if args.only in (None, "search"):
+            rows += bench_search("ganglion_bench_search", home, args.runs, args.repeat)
     finally:
         drop_database("ganglion_bench_series")
         drop_database("ganglion_bench_search")

@@ -246,8 +246,8 @@ class ApiClient:
 
     def log_lineage(
         self, project: str, uuid: str, artifacts: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        return dict(
+    ) -> list[dict[str, Any]]:
+        return list(
             self.api(
                 "POST",
                 f"{self.owner}/{project}/runs/{uuid}/lineage/artifacts",
