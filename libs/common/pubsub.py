@@ -80,13 +80,17 @@ class _RedisSubscription(Subscription):
         self.pubsub = pubsub
 
     async def get(self, wait: float) -> bytes | None:
-        message = await self.pubsub.get_message(  # type: ignore[attr-defined]
-            ignore_subscribe_messages=True, timeout=wait
-        )
-        if message is None:
-            return None
-        data = message.get("data")
-        return data if isinstance(data, bytes) else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (remaining := deadline - loop.time()) > 0:
+            # Subscription confirmations come back as None too: keep waiting for a message.
+            message = await self.pubsub.get_message(  # type: ignore[attr-defined]
+                ignore_subscribe_messages=True, timeout=remaining
+            )
+            if message is not None and message.get("type") == "message":
+                data = message.get("data")
+                return data if isinstance(data, bytes) else None
+        return None
 
 
 class RedisPubSub(PubSub):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from services.tracking.api.logs import parse_time
@@ -17,6 +18,14 @@ from services.tracking.deps import PubSubDep, ReadableRun, StoreDep
 from services.tracking.domain import live
 
 router = APIRouter(prefix="/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}", tags=["live"])
+
+
+def last_time(
+    last_time: Annotated[str | None, Query(description="Only lines after this time.")] = None,
+) -> datetime | None:
+    # A dependency, so that a bad value is a 422 before the stream starts.
+    return parse_time(last_time)
+
 
 Keepalive = Annotated[
     float, Query(gt=0, le=300, description="Seconds between keep-alive comments.")
@@ -28,14 +37,13 @@ async def stream_logs(
     run: ReadableRun,
     store: StoreDep,
     pubsub: PubSubDep,
-    last_time: Annotated[str | None, Query(description="Only lines after this time.")] = None,
+    after: Annotated[datetime | None, Depends(last_time)] = None,
     keepalive: Keepalive = 15.0,
     poll: Annotated[
         float,
         Query(gt=0, le=60, description="Seconds between looks at files runners write directly."),
     ] = 2.0,
 ) -> AsyncIterator[ServerSentEvent]:
-    after = parse_time(last_time)
     async with pubsub.subscribe(live.logs_channel(run.uuid)) as subscription:
         idle = 0.0
         while True:
