@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from libs.common.http import not_found
-from libs.common.ids import new_id, utcnow
+from libs.common.ids import as_utc, new_id, utcnow
 from services.api.api.pagination import Limit, Offset, Page, page_links
 from services.api.db import queries
 from services.api.db.tables import Run, RunArtifact
@@ -68,8 +68,8 @@ class ArtifactRead(BaseModel):
             connection=row.connection,
             is_input=row.is_input,
             run=row.run_uuid.hex,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+            created_at=as_utc(row.created_at),
+            updated_at=as_utc(row.updated_at),
         )
 
 

@@ -4,6 +4,7 @@ Uploaded `events/<kind>/<name>.plx` files (what Polyaxon's client writes) become
 
 from __future__ import annotations
 
+import json
 import tarfile
 import time
 import zlib
@@ -46,10 +47,30 @@ def _key(project: str, uuid: object, path: str, loc: tuple[str, str]) -> str:
         raise _unsafe(exc, loc) from None
 
 
-def _flag(raw: str | None, default: bool) -> bool:
+def _flag(raw: object, default: bool) -> bool:
     if raw is None or raw == "":
         return default
-    return raw.strip().lower() in ("1", "true", "t", "yes", "on")
+    if isinstance(raw, bool):
+        return raw
+    return str(raw).strip().lower() in ("1", "true", "t", "yes", "on")
+
+
+def _options(fields: dict[str, str]) -> dict[str, object]:
+    """Form fields, and Polyaxon 2.x's way: one `json` field holding path, untar, overwrite."""
+    options: dict[str, object] = dict(fields)
+    if "json" in fields:
+        try:
+            packed = json.loads(fields["json"])
+        except ValueError:
+            raise ApiError(
+                422, "the `json` field is not JSON", loc=("body", "json"), type="json_invalid"
+            ) from None
+        if not isinstance(packed, dict):
+            raise ApiError(
+                422, "the `json` field must be an object", loc=("body", "json"), type="invalid"
+            )
+        options.update({k: v for k, v in packed.items() if k in ("path", "untar", "overwrite")})
+    return options
 
 
 @router.post("/artifact")
@@ -62,7 +83,8 @@ async def upload_artifact(
     path: Annotated[str | None, Query(description="Also accepted as a form field.")] = None,
 ) -> dict[str, str]:
     """Form fields `path` (folder inside the run's artifacts), `untar` (the file is a tar.gz of
-    a folder), `overwrite` (default true), and the file in `upload_file`. The file streams to
+    a folder), `overwrite` (default true), or the three in one `json` field as Polyaxon 2.x
+    sends them, and the file in `upload_file`. The file streams to
     the store; a body over `GANGLION_TRACKING_MAX_UPLOAD_BYTES` is refused with 413."""
     fields: dict[str, str] = {}
     staged: str | None = None
@@ -119,9 +141,10 @@ async def upload_artifact(
             loc=("body", "upload_file"),
             type="missing",
         )
-    folder = fields.get("path", path or "")
-    untar = _flag(fields.get("untar"), False)
-    overwrite = _flag(fields.get("overwrite"), True)
+    options = _options(fields)
+    folder = str(options.get("path") or path or "")
+    untar = _flag(options.get("untar"), False)
+    overwrite = _flag(options.get("overwrite"), True)
     try:
         try:
             prefix = run_key(run.project, run.uuid, folder)

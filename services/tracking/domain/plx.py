@@ -1,6 +1,7 @@
 """Polyaxon's event files, as its tracking client uploads them: `events/<kind>/<name>.plx` and
-`resources/<kind>/<name>.plx`, a `|`-separated table with the header `step|timestamp|<kind>`
-whose value column is a number (metrics), text, or a JSON object (images, histograms, ...).
+`resources/<kind>/<name>.plx`: a `|`-separated table with the header `step|timestamp|<kind>`
+whose value column is a number (metrics), text, or a JSON object (images, histograms, ...), or
+JSON lines `{"timestamp", "step", "<kind>"}`.
 An uploaded file holds a series' whole history, so importing it replaces the series."""
 
 from __future__ import annotations
@@ -44,10 +45,24 @@ def _step(raw: str) -> int | None:
     return int(raw) if raw.lstrip("-").isdigit() and int(raw) >= 0 else None
 
 
-def parse_rows(text: str) -> list[tuple[int | None, datetime, str]]:
+def parse_rows(text: str, kind: str) -> list[tuple[int | None, datetime, str]]:
+    """Rows of either layout the client writes: the `|` table, or JSON lines
+    `{"timestamp", "step", "<kind>"}` (2.x writes text and rich events that way)."""
     rows = []
     for number, line in enumerate(text.splitlines()):
         if not line.strip() or (number == 0 and line.startswith("step|")):
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and kind in item:
+                value = item[kind]
+                raw = value if isinstance(value, str) else json.dumps(value)
+                step = item.get("step")
+                step = step if isinstance(step, int) and step >= 0 else None
+                rows.append((step, _time(str(item.get("timestamp") or "")), raw))
             continue
         parts = line.split("|", 2)
         if len(parts) == 3:
@@ -65,7 +80,7 @@ async def import_event_file(
         return 0
     folder, kind, name = match.groups()
     try:
-        rows = parse_rows((await store.read_all(key)).decode("utf-8", errors="replace"))
+        rows = parse_rows((await store.read_all(key)).decode("utf-8", errors="replace"), kind)
     except OSError as exc:
         log.warning("could not read event file %s: %r", key, exc)
         return 0
