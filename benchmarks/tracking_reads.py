@@ -282,7 +282,6 @@ def main() -> None:
     try:
         if args.only in (None, "series"):
             rows += bench_series("ganglion_bench_series", home, args.points, args.repeat)
-            print("\n".join(rows), flush=True)
         if args.only in (None, "search"):
             rows += bench_search("ganglion_bench_search", home, args.runs, args.repeat)
     finally:

@@ -80,6 +80,9 @@ async def test_streams_are_served_by_any_replica(infra: Infra) -> None:
                 await writer.post(f"{base}/logs", json={"logs": [{"value": "after"}]})
                 event, data = await _next_data(lines)
                 assert event == "log" and data["value"] == "after"  # type: ignore[index]
+            never = await reader.get(f"{base}/metrics/stream", params={"keepalive": 0})
+            assert never.status_code == 422
+            assert never.json()["detail"][0]["loc"] == ["query", "keepalive"]
             bad = await reader.get(f"{base}/logs/stream", params={"last_time": "soon"})
             assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == [
                 "query",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +36,7 @@ def logs_message(lines: Iterable[LogLine]) -> bytes:
     return json.dumps([line.model_dump(mode="json", exclude_none=True) for line in lines]).encode()
 
 
-async def announce(pubsub: PubSub, channel: str, build: Any) -> None:
+async def announce(pubsub: PubSub, channel: str, build: Callable[[], bytes]) -> None:
     """Publish `build()` if anyone listens; a live stream is a convenience, so a failure here
     never fails the write that already committed."""
     try:
