@@ -54,6 +54,7 @@ class ApiClient:
         headers = {"Authorization": f"Token {token}"} if token else {}
         self.owner = owner
         self.host = host.rstrip("/")
+        self.streams_url = (streams_host or host).rstrip("/")
         self._api = httpx.Client(base_url=self.host, headers=headers, timeout=timeout)
         self._clients = {self.host: self._api}
 
@@ -165,11 +166,19 @@ class ApiClient:
         return dict(self.api("GET", f"{self.owner}/{project}/runs/{uuid}"))
 
     def list_runs(
-        self, project: str, *, limit: int = 20, offset: int = 0, sort: str | None = None
+        self,
+        project: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        sort: str | None = None,
+        query: str | None = None,
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if sort:
             params["sort"] = sort
+        if query:
+            params["query"] = query
         return dict(self.api("GET", f"{self.owner}/{project}/runs", params=params))
 
     def update_run(
@@ -286,10 +295,41 @@ class ApiClient:
             ]
         )
 
-    def get_metrics(
-        self, namespace: str, project: str, uuid: str, names: list[str] | None = None
+    def log_lineage(
+        self, project: str, uuid: str, artifacts: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return list(
+            self.api(
+                "POST",
+                f"{self.owner}/{project}/runs/{uuid}/lineage/artifacts",
+                json={"artifacts": artifacts},
+            )
+        )
+
+    def get_lineage(self, project: str, uuid: str) -> dict[str, Any]:
+        return dict(self.api("GET", f"{self.owner}/{project}/runs/{uuid}/lineage/artifacts"))
+
+    def get_events(
+        self, namespace: str, project: str, uuid: str, kind: str, names: list[str] | None = None
     ) -> dict[str, dict[str, list[Any]]]:
         params = {"names": ",".join(names)} if names else {}
+        data = self.streams(
+            "GET", f"{self._run_path(namespace, project, uuid)}/events/{kind}", params=params
+        )
+        return {series["name"]: series["data"] for series in data["data"]}
+
+    def get_metrics(
+        self,
+        namespace: str,
+        project: str,
+        uuid: str,
+        names: list[str] | None = None,
+        *,
+        sample: int | None = None,
+    ) -> dict[str, dict[str, list[Any]]]:
+        params: dict[str, Any] = {"names": ",".join(names)} if names else {}
+        if sample:
+            params["sample"] = sample
         data = self.streams(
             "GET", f"{self._run_path(namespace, project, uuid)}/events/metric", params=params
         )
@@ -308,7 +348,7 @@ class ApiClient:
         namespace: str,
         project: str,
         uuid: str,
-        content: IO[bytes],
+        content: IO[bytes] | Any,
         *,
         filename: str,
         path: str = "",

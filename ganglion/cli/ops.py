@@ -34,12 +34,19 @@ def list_runs(
     project: str | None = ProjectOption,
     limit: Annotated[int, typer.Option("--limit", "-l")] = 20,
     offset: Annotated[int, typer.Option("--offset", "-off")] = 0,
-    sort: Annotated[str | None, typer.Option("--sort", "-s", help="e.g. -created_at")] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", "-s", help="e.g. -created_at or metrics.loss.min"),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("--query", "-q", help="PQL, e.g. 'status:running|failed, metrics.loss:<0.1'"),
+    ] = None,
 ) -> None:
-    """List a project's runs."""
+    """List a project's runs, filtered with a PQL query and sorted on any field."""
     name = project_of(project)
     with client() as api:
-        page = api.list_runs(name, limit=limit, offset=offset, sort=sort)
+        page = api.list_runs(name, limit=limit, offset=offset, sort=sort, query=query)
     rows = [
         (
             r["uuid"],

@@ -14,6 +14,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -26,19 +27,28 @@ __all__ = [
     "TRACKING_RUN",
     "Run",
     "end",
+    "flush",
     "get_run",
     "init",
+    "log_artifact",
+    "log_confusion_matrix",
+    "log_curve",
+    "log_env",
     "log_failed",
+    "log_histogram",
+    "log_image",
     "log_inputs",
     "log_meta",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_outputs",
     "log_progress",
     "log_status",
     "log_stopped",
     "log_succeeded",
     "log_tags",
+    "log_text",
 ]
 
 
@@ -54,7 +64,8 @@ def init(
     **options: Any,
 ) -> Run:
     """Start tracking; ends (flushes) at interpreter exit, and marks a tracking-only run failed
-    if the program dies of an uncaught exception."""
+    if the program dies of an uncaught exception. `collect_resources=True` samples cpu, memory
+    and GPUs in the background (`resources_interval` seconds apart)."""
     global TRACKING_RUN
     if TRACKING_RUN is not None:
         TRACKING_RUN.end()
@@ -134,6 +145,73 @@ def log_failed(reason: str | None = None, message: str | None = None) -> None:
 
 def log_stopped(message: str | None = None) -> None:
     get_run().log_stopped(message)
+
+
+def log_text(name: str, text: str, step: int | None = None) -> None:
+    get_run().log_text(name, text, step=step)
+
+
+def log_image(
+    data: str | Path | bytes, name: str | None = None, step: int | None = None, ext: str = "png"
+) -> None:
+    get_run().log_image(data, name, step=step, ext=ext)
+
+
+def log_histogram(
+    name: str,
+    values: Sequence[float] | Any,
+    bins: int | Sequence[float] = 10,
+    step: int | None = None,
+) -> None:
+    get_run().log_histogram(name, values, bins=bins, step=step)
+
+
+def log_confusion_matrix(
+    name: str,
+    x: Sequence[Any],
+    y: Sequence[Any],
+    z: Sequence[Sequence[float]],
+    step: int | None = None,
+) -> None:
+    get_run().log_confusion_matrix(name, x, y, z, step=step)
+
+
+def log_curve(
+    name: str,
+    x: Sequence[float],
+    y: Sequence[float],
+    annotation: str | None = None,
+    step: int | None = None,
+) -> None:
+    get_run().log_curve(name, x, y, annotation=annotation, step=step)
+
+
+def log_artifact(
+    path: str | Path,
+    name: str | None = None,
+    kind: str | None = None,
+    summary: dict[str, Any] | None = None,
+    rel_path: str | None = None,
+) -> str:
+    return get_run().log_artifact(path, name=name, kind=kind, summary=summary, rel_path=rel_path)
+
+
+def log_model(
+    path: str | Path,
+    name: str | None = None,
+    framework: str | None = None,
+    summary: dict[str, Any] | None = None,
+    step: int | None = None,
+) -> str:
+    return get_run().log_model(path, name=name, framework=framework, summary=summary, step=step)
+
+
+def log_env() -> str:
+    return get_run().log_env()
+
+
+def flush(timeout: float | None = 30.0) -> bool:
+    return get_run().flush(timeout)
 
 
 def end() -> None:

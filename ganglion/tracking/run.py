@@ -3,24 +3,39 @@ tracking-only run). Argument names follow Polyaxon's tracking client."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import logging
+import math
 import os
+import platform
 import sys
+import tarfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ganglion.client import ApiClient, GanglionError
-from ganglion.config import load_config
-from ganglion.tracking.sender import BatchSender
+from ganglion.config import config_dir, load_config
+from ganglion.tracking.resources import ResourceSampler
+from ganglion.tracking.sender import BatchSender, Event, Point, Request, Spool
 
 log = logging.getLogger(__name__)
 
 DONE = frozenset({"succeeded", "failed", "stopped", "skipped", "upstream_failed"})
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+def spool_folder(host: str) -> Path:
+    """Where batches wait for the server at `host`: `GANGLION_SPOOL_DIR`, or `<config>/spool`."""
+    root = Path(os.environ.get("GANGLION_SPOOL_DIR") or config_dir() / "spool")
+    return root / hashlib.sha256(host.encode()).hexdigest()[:16]
+
+
+def _seconds(timestamp: datetime | None) -> float:
+    return timestamp.timestamp() if timestamp is not None else time.time()
 
 
 class Run:
@@ -35,7 +50,9 @@ class Run:
         tags: Sequence[str] | None = None,
         is_new: bool | None = None,
         *,
-        batch_size: int = 5_000,
+        collect_resources: bool = False,
+        resources_interval: float = 10.0,
+        batch_size: int = 10_000,
         flush_interval: float = 1.0,
     ) -> None:
         config = load_config()
@@ -68,30 +85,132 @@ class Run:
             self.uuid = created["uuid"]
             self.namespace = created["settings"]["namespace"]
             self.log_status("running", reason="GanglionClient", message="Tracking started")
+        self._base = f"{self.namespace}/{self.owner}/{self.project}/runs/{self.uuid}"
         self._sender = BatchSender(
-            self._send_points, batch_size=batch_size, interval=flush_interval
+            self._send,
+            Spool(spool_folder(self.client.streams_url)),
+            batch_size=batch_size,
+            interval=flush_interval,
         )
+        self._resources: ResourceSampler | None = None
+        if collect_resources:
+            self._resources = ResourceSampler(self.log_metric, resources_interval)
+            self._resources.start()
         self._ended = False
 
     def _namespace(self) -> str:
         run = self.client.get_run(str(self.project), self.uuid)
         return str(run["settings"]["namespace"])
 
-    def _send_points(self, points: Sequence[dict[str, Any]]) -> None:
-        self.client.log_points(self.namespace, str(self.project), self.uuid, points)
+    def _send(self, request: Request) -> None:
+        self.client.streams(
+            "POST",
+            request.path,
+            content=request.body,
+            headers={"content-type": request.content_type},
+        )
 
     # metrics
     def log_metric(
         self, name: str, value: float, step: int | None = None, timestamp: datetime | None = None
     ) -> None:
-        when = timestamp.isoformat() if timestamp else _now()
-        self._sender.put({"name": name, "value": float(value), "step": step, "timestamp": when})
+        number = float(value)
+        if not math.isfinite(number):
+            log.warning("ganglion: %s=%r is not a finite number; not logged", name, value)
+            return
+        self._sender.put(Point(f"{self._base}/metrics", name, number, step, _seconds(timestamp)))
 
     def log_metrics(
         self, step: int | None = None, timestamp: datetime | None = None, **metrics: float
     ) -> None:
         for name, value in metrics.items():
             self.log_metric(name, value, step=step, timestamp=timestamp)
+
+    # rich events
+    def _event(
+        self,
+        kind: str,
+        name: str,
+        value: dict[str, Any],
+        step: int | None,
+        timestamp: datetime | None,
+    ) -> None:
+        event = {
+            "kind": kind,
+            "name": name,
+            "step": step,
+            "timestamp": datetime.fromtimestamp(_seconds(timestamp), UTC).isoformat(),
+            "value": value,
+        }
+        self._sender.put(Event(f"{self._base}/events", event))
+
+    def log_text(
+        self, name: str, text: str, step: int | None = None, timestamp: datetime | None = None
+    ) -> None:
+        self._event("text", name, {"text": text}, step, timestamp)
+
+    def log_histogram(
+        self,
+        name: str,
+        values: Sequence[float] | Any,
+        bins: int | Sequence[float] = 10,
+        step: int | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
+        import numpy as np
+
+        counts, edges = np.histogram(np.asarray(values, dtype=float), bins=bins)
+        value = {"values": edges.tolist(), "counts": counts.tolist()}
+        self._event("histogram", name, value, step, timestamp)
+
+    def log_confusion_matrix(
+        self,
+        name: str,
+        x: Sequence[Any],
+        y: Sequence[Any],
+        z: Sequence[Sequence[float]],
+        step: int | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
+        if len(z) != len(y) or any(len(row) != len(x) for row in z):
+            raise ValueError("a confusion matrix needs len(y) rows of len(x) values")
+        value = {"x": list(x), "y": list(y), "z": [list(map(float, row)) for row in z]}
+        self._event("confusion", name, value, step, timestamp)
+
+    def log_curve(
+        self,
+        name: str,
+        x: Sequence[float],
+        y: Sequence[float],
+        annotation: str | None = None,
+        step: int | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
+        if len(x) != len(y):
+            raise ValueError("a curve needs as many x as y values")
+        value = {"x": list(map(float, x)), "y": list(map(float, y)), "annotation": annotation}
+        self._event("curve", name, value, step, timestamp)
+
+    def log_image(
+        self,
+        data: str | Path | bytes,
+        name: str | None = None,
+        step: int | None = None,
+        timestamp: datetime | None = None,
+        ext: str = "png",
+    ) -> None:
+        """An image file (a path) or its encoded bytes, stored under `assets/image/<name>/`."""
+        if isinstance(data, str | Path):
+            path = Path(data)
+            content, ext = path.read_bytes(), path.suffix.lstrip(".") or ext
+            name = name or path.stem
+        else:
+            content = bytes(data)
+        if not name:
+            raise ValueError("log_image needs a name for image bytes")
+        relative = f"assets/image/{name}/{step if step is not None else int(time.time())}.{ext}"
+        self._upload(io.BytesIO(content), relative)
+        self._event("image", name, {"path": relative}, step, timestamp)
 
     # run fields
     def _patch(self, *, merge: bool = True, **fields: Any) -> None:
@@ -120,6 +239,96 @@ class Run:
     def set_description(self, description: str) -> None:
         self._patch(description=description)
 
+    # artifacts and lineage
+    def _upload(self, content: io.BufferedIOBase | io.BytesIO, relative: str) -> str:
+        folder, _, filename = relative.rpartition("/")
+        self.client.upload_artifact(
+            self.namespace, str(self.project), self.uuid, content, filename=filename, path=folder
+        )
+        return relative
+
+    def _lineage(self, name: str, kind: str, path: str, summary: dict[str, Any]) -> None:
+        self.client.log_lineage(
+            str(self.project),
+            self.uuid,
+            [{"name": name, "kind": kind, "path": path, "summary": summary, "is_input": False}],
+        )
+
+    def log_artifact(
+        self,
+        path: str | Path,
+        name: str | None = None,
+        kind: str | None = None,
+        summary: dict[str, Any] | None = None,
+        rel_path: str | None = None,
+    ) -> str:
+        """Upload a file or a folder (as tar.gz, unpacked on the server) under `outputs/` and
+        record it in the run's lineage; return where it is in the run's artifacts."""
+        source = Path(path)
+        if not source.exists():
+            raise FileNotFoundError(f"log_artifact: {source} does not exist")
+        name = name or source.name
+        target = rel_path or f"outputs/{source.name}"
+        if source.is_dir():
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+                for item in sorted(source.rglob("*")):
+                    if item.is_file():
+                        archive.add(item, arcname=item.relative_to(source).as_posix())
+            buffer.seek(0)
+            self.client.upload_artifact(
+                self.namespace,
+                str(self.project),
+                self.uuid,
+                buffer,
+                filename=f"{source.name}.tar.gz",
+                path=target,
+                untar=True,
+            )
+            details = {"files": sum(1 for p in source.rglob("*") if p.is_file())}
+            self._lineage(name, kind or "dir", target, {**details, **(summary or {})})
+        else:
+            with source.open("rb") as handle:
+                self._upload(handle, target)
+            details = {"size": source.stat().st_size}
+            self._lineage(name, kind or "file", target, {**details, **(summary or {})})
+        return target
+
+    def log_model(
+        self,
+        path: str | Path,
+        name: str | None = None,
+        framework: str | None = None,
+        summary: dict[str, Any] | None = None,
+        step: int | None = None,
+    ) -> str:
+        source = Path(path)
+        extra = {"framework": framework, "step": step, **(summary or {})}
+        return self.log_artifact(
+            source,
+            name=name or source.stem,
+            kind="model",
+            summary={k: v for k, v in extra.items() if v is not None},
+            rel_path=f"outputs/models/{source.name}",
+        )
+
+    def log_env(self) -> str:
+        """The Python environment the run used, as `env.json` in its artifacts and lineage."""
+        from importlib.metadata import distributions
+
+        env = {
+            "python": sys.version,
+            "platform": platform.platform(),
+            "executable": sys.executable,
+            "packages": sorted(
+                f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]
+            ),
+        }
+        content = json.dumps(env, indent=2).encode()
+        self._upload(io.BytesIO(content), "env.json")
+        self._lineage("env", "env", "env.json", {"packages": len(env["packages"])})
+        return "env.json"
+
     # statuses
     def log_status(
         self, status: str, reason: str | None = None, message: str | None = None
@@ -142,13 +351,20 @@ class Run:
         return self._sender.flush(timeout)
 
     def end(self, timeout: float | None = 30.0) -> None:
-        """Send what is pending; a tracking-only run is marked succeeded unless it already ended.
-        A managed run's status is the runner's to set, from the process's exit code."""
+        """Send what is pending (what cannot be sent within `timeout` stays in the spool and goes
+        out with the next tracked run); a tracking-only run is marked succeeded unless it already
+        ended. A managed run's status is the runner's to set, from the process's exit code."""
         if self._ended:
             return
         self._ended = True
+        if self._resources is not None:
+            self._resources.stop()
         if not self._sender.close(timeout):
-            print(f"ganglion: could not send every metric point within {timeout}s", file=sys.stderr)
+            print(
+                f"ganglion: the server did not take every batch within {timeout}s; the rest "
+                f"waits in {self._sender.spool.folder} and is sent by the next tracked run",
+                file=sys.stderr,
+            )
         if not self.is_managed and self._status not in DONE:
             try:
                 self.log_succeeded()

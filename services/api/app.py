@@ -15,9 +15,10 @@ from libs.common.coordination import Coordinator
 from libs.common.health import health_router
 from libs.common.http import install_error_handlers
 from libs.common.runtime import open_runtime
-from services.api.api import definitions, lifecycle, meta, projects, runs
+from services.api.api import definitions, lifecycle, lineage, meta, projects, runs
 from services.api.api.meta import ganglion_version
 from services.api.consumers.artifacts import artifacts_copied
+from services.api.consumers.metric_summaries import apply_metric_summaries
 from services.api.consumers.scheduler_status import mirror_scheduler_status
 from services.api.db.tables import inbox, outbox
 from services.api.domain.bootstrap import bootstrap_with_retry
@@ -59,6 +60,7 @@ def create_app(
                 "mirror_scheduler_status", mirror_scheduler_status(runtime.outbox)
             )
             await runtime.consume("artifacts_copied", artifacts_copied(runtime.outbox, settings))
+            await runtime.consume("metric_summaries", apply_metric_summaries)
             app.state.runtime = runtime
             yield
 
@@ -76,6 +78,7 @@ def create_app(
     app.include_router(lifecycle.router)
     app.include_router(projects.router)
     app.include_router(runs.router)
+    app.include_router(lineage.router)
     return app
 
 

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.guards import token_guard
 from libs.common.health import runtime_of
 from libs.common.http import ApiError
+from libs.common.pubsub import PubSub
 from libs.common.runtime import Runtime
 from services.tracking.db.tables import known_tokens
 from services.tracking.domain.runs import check_run
-from services.tracking.domain.store import LocalArtifactStore
+from services.tracking.domain.stores.base import ArtifactStore
 from services.tracking.settings import TrackingSettings
 
 Caller = Annotated[str, Depends(token_guard(known_tokens))]
@@ -36,11 +37,42 @@ def get_settings(runtime: RuntimeDep) -> TrackingSettings:
 SettingsDep = Annotated[TrackingSettings, Depends(get_settings)]
 
 
-def get_store(runtime: RuntimeDep) -> LocalArtifactStore:
-    return cast(LocalArtifactStore, runtime.extras["store"])
+def get_store(runtime: RuntimeDep) -> ArtifactStore:
+    return cast(ArtifactStore, runtime.extras["store"])
 
 
-StoreDep = Annotated[LocalArtifactStore, Depends(get_store)]
+StoreDep = Annotated[ArtifactStore, Depends(get_store)]
+
+
+def get_pubsub(runtime: RuntimeDep) -> PubSub:
+    return cast(PubSub, runtime.extras["pubsub"])
+
+
+PubSubDep = Annotated[PubSub, Depends(get_pubsub)]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"a body of {size} bytes or more; the limit is {limit}",
+        loc=("body",),
+        type="too_large",
+    )
 
 
 async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

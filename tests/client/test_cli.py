@@ -263,3 +263,19 @@ def test_queues_quotas_and_the_lifecycle_verbs(
     assert code == 2 and f"run {first}: deleted" in out and "not found in demo: " + "0" * 32 in err
     assert run_cli(capsys, "queue", "delete", "solo")[0] == 0
     assert run_cli(capsys, "quota", "delete", "--project", "demo")[0] == 0
+
+
+def test_ops_ls_searches_with_pql(
+    live: Live, api: ApiClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, lr in (("small", 0.001), ("large", 0.1)):
+        uuid = api.create_run("demo", name=name, is_managed=False)["uuid"]
+        api.update_run("demo", uuid, inputs={"lr": lr})
+    code, out, _ = run_cli(capsys, "ops", "ls", "-p", "demo", "-q", "inputs.lr:<0.01")
+    assert code == 0 and "small" in out and "large" not in out
+    code, out, _ = run_cli(capsys, "ops", "ls", "-p", "demo", "-s", "-inputs.lr")
+    rows = out.splitlines()[1:3]
+    assert "large" in rows[0] and "small" in rows[1]
+    code, _, err = run_cli(capsys, "ops", "ls", "-p", "demo", "-q", "inputs.lr:<0.01,")
+    assert code == 2
+    assert "ends too early at position 16" in one_line(err)

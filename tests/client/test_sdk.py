@@ -5,16 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 
 from ganglion import tracking
 from ganglion.client import ApiClient, GanglionError
-from ganglion.tracking.sender import BatchSender
+from ganglion.tracking.sender import BatchSender, Point, Request, Spool
 from tests.support.live import Live
 from tests.support.waiting import wait_until
 
@@ -83,52 +82,89 @@ def test_an_uncaught_exception_marks_the_run_failed(
     assert api.get_metrics(stored["settings"]["namespace"], "demo", uuid)["loss"]["metric"] == [2.0]
 
 
-def test_sender_batches_and_flushes() -> None:
+def _point(i: int, name: str = "x") -> Point:
+    return Point("ns/default/demo/runs/r/metrics", name, float(i), i, 1767225600.0 + i)
+
+
+def _decoded(request: Request) -> dict[str, Any]:
+    return dict(msgpack.unpackb(request.body))
+
+
+def test_sender_batches_and_flushes(tmp_path: Path) -> None:
     batches: list[int] = []
 
-    def send(points: Sequence[dict[str, Any]]) -> None:
-        batches.append(len(points))
+    def send(request: Request) -> None:
+        body = _decoded(request)
+        batches.append(sum(len(s["values"]) for s in body["series"]))
+        assert body["batch_id"]
 
-    sender = BatchSender(send, batch_size=5_000, interval=60)
+    sender = BatchSender(send, Spool(tmp_path / "spool"), batch_size=5_000, interval=60)
     for i in range(12_000):
-        sender.put({"name": "x", "value": i})
+        sender.put(_point(i))
     assert sender.flush(timeout=10)
     assert batches == [5_000, 5_000, 2_000]
-    assert sender.sent == 12_000
+    assert sender.sent == 3 and sender.spool.pending() == []
     sender.close()
 
 
-def test_sender_sends_a_partial_batch_after_the_interval() -> None:
+def test_sender_sends_a_partial_batch_after_the_interval(tmp_path: Path) -> None:
     sent = threading.Event()
-    sender = BatchSender(lambda points: sent.set(), batch_size=1_000, interval=0.2)
-    sender.put({"name": "x", "value": 1})
+    sender = BatchSender(lambda r: sent.set(), Spool(tmp_path), batch_size=1_000, interval=0.2)
+    sender.put(_point(1))
     assert sent.wait(timeout=5)
     sender.close()
 
 
-def test_sender_retries_until_the_server_answers() -> None:
-    calls: list[float] = []
+def test_sender_keeps_batches_on_disk_until_the_server_answers(tmp_path: Path) -> None:
+    calls: list[str] = []
+    up = threading.Event()
 
-    def flaky(points: Sequence[dict[str, Any]]) -> None:
-        calls.append(time.monotonic())
-        if len(calls) < 3:
+    def flaky(request: Request) -> None:
+        calls.append(_decoded(request)["batch_id"])
+        if not up.is_set():
             raise GanglionError("cannot reach Ganglion")
 
-    sender = BatchSender(flaky, interval=0.01, max_backoff=0.2)
-    sender.put({"name": "x", "value": 1})
+    spool = Spool(tmp_path / "spool")
+    sender = BatchSender(flaky, spool, batch_size=10, interval=0.01, max_backoff=0.2)
+    for i in range(35):
+        sender.put(_point(i))
+    assert not sender.flush(timeout=1)
+    assert len(spool.pending()) == 4  # every batch written down before the first send
+    up.set()
     assert sender.flush(timeout=10)
-    assert len(calls) == 3 and sender.sent == 1 and sender.dropped == 0
+    assert spool.pending() == [] and sender.sent == 4 and sender.rejected == 0
+    # Retried batches kept their ids: the server stores each once.
+    assert len(set(calls)) == 4
     sender.close()
 
 
-def test_sender_drops_what_the_server_refuses() -> None:
-    def refuse(points: Sequence[dict[str, Any]]) -> None:
+def test_a_later_sender_sends_what_an_earlier_one_left(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+
+    def down(request: Request) -> None:
+        raise GanglionError("cannot reach Ganglion")
+
+    first = BatchSender(down, spool, interval=0.01, max_backoff=0.1)
+    first.put(_point(1))
+    assert not first.close(timeout=0.5)
+    assert len(spool.pending()) == 1
+    received: list[Request] = []
+    second = BatchSender(received.append, spool, interval=0.01)
+    wait_until(lambda: spool.pending() == [], timeout=10)
+    assert _decoded(received[0])["series"][0]["values"] == [1.0]
+    second.close()
+
+
+def test_sender_sets_aside_what_the_server_refuses(tmp_path: Path) -> None:
+    def refuse(request: Request) -> None:
         raise GanglionError("metrics.0.value: not a number", status=422)
 
-    sender = BatchSender(refuse, interval=0.01)
-    sender.put({"name": "x", "value": "bad"})
+    spool = Spool(tmp_path / "spool")
+    sender = BatchSender(refuse, spool, interval=0.01)
+    sender.put(_point(1))
     assert sender.flush(timeout=10)
-    assert sender.dropped == 1
+    assert sender.rejected == 1 and spool.pending() == []
+    assert len(list(spool.rejected.iterdir())) == 1
     sender.close()
 
 

@@ -64,7 +64,7 @@ async def test_metrics_round_trip(
     points = [{"name": "loss", "value": 1.0 / (s + 1), "step": s} for s in range(10)]
     points += [{"name": "acc", "value": 0.5, "step": 1, "timestamp": "2026-01-01T00:00:00Z"}]
     response = await client.post(f"{base}/metrics", json={"metrics": points})
-    assert response.json() == {"count": 11}
+    assert response.json() == {"count": 11, "duplicate": False}
     data = (await client.get(f"{base}/events/metric", params={"names": "loss,acc"})).json()["data"]
     series = {s["name"]: s["data"] for s in data}
     assert series["loss"]["step"] == list(range(10))

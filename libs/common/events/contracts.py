@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from libs.common.events.envelope import Event
 from libs.common.lifecycle import RunStatus
@@ -164,6 +164,30 @@ class SchedulerRunStatusChanged(Event):
     submission: int = 1
 
 
+class MetricSummary(BaseModel):
+    """One metric series of a run, summarised: what `metrics.<name>[.min|.max|.last]` searches."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    count: int
+    min: float
+    max: float
+    last: float
+    last_step: int | None = None
+    last_timestamp: datetime
+
+
+class MetricSummaryUpdated(Event):
+    """Tracking's summaries of some of a run's metric series changed. Coarse and throttled (at
+    most one per run per `GANGLION_TRACKING_SUMMARY_INTERVAL`); the points themselves never
+    travel on the bus. Counts only grow, so a consumer keeps the summary with the larger one."""
+
+    NAME = "tracking.metric_summary.updated"
+    uuid: UUID
+    summaries: list[MetricSummary]
+
+
 CONTRACTS: tuple[type[Event], ...] = (
     TokenCreated,
     ProjectCreated,
@@ -177,6 +201,7 @@ CONTRACTS: tuple[type[Event], ...] = (
     RunDeleted,
     RunStatusChanged,
     SchedulerRunStatusChanged,
+    MetricSummaryUpdated,
 )
 
 BY_ROUTING_KEY: dict[str, type[Event]] = {c.routing_key(): c for c in CONTRACTS}

@@ -28,6 +28,7 @@ class Binding:
 TOPOLOGY: tuple[Binding, ...] = (
     Binding("api", "mirror_scheduler_status", (c.SchedulerRunStatusChanged.routing_key(),)),
     Binding("api", "artifacts_copied", (c.ArtifactsCopied.routing_key(),)),
+    Binding("api", "metric_summaries", (c.MetricSummaryUpdated.routing_key(),)),
     Binding("scheduler", "enqueue_submitted", (c.RunSubmitted.routing_key(),)),
     Binding("scheduler", "stop_requested", (c.RunStopRequested.routing_key(),)),
     Binding("scheduler", "run_deleted", (c.RunDeleted.routing_key(),)),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.http import ApiError, not_found
-from services.api.api.pagination import Limit, Offset, Page, Sort, order_by, page_links
+from services.api.api.pagination import Limit, Offset, Page, Sort, page_links
 from services.api.api.schemas import RunCreate, RunPatch, RunRead, StatusCreate, StatusRead
 from services.api.db import queries
 from services.api.db.tables import Project, Run
@@ -22,6 +22,7 @@ from services.api.deps import (
     project_or_404,
 )
 from services.api.domain import runs as domain
+from services.api.domain import search
 from services.api.domain.status import set_run_status, timeline_of
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
@@ -81,18 +82,27 @@ async def list_runs(
     offset: Offset = 0,
     limit: Limit = 20,
     sort: Sort = None,
-    query: Annotated[str | None, Query(description="A PQL query.")] = None,
+    query: Annotated[
+        str | None,
+        Query(
+            description="A PQL query, e.g. `status:running|failed, metrics.loss.min:<0.1`.",
+            max_length=4000,
+        ),
+    ] = None,
 ) -> Page[RunRead]:
-    if query:
-        raise ApiError(
-            400,
-            "run search queries are not supported yet",
-            loc=("query", "query"),
-            type="unsupported",
-        )
     target = await project_or_404(session, owner, project)
-    order = order_by(sort, queries.RUN_SORT_FIELDS, "-created_at")
-    count, rows = await queries.list_runs(session, target, order=order, offset=offset, limit=limit)
+    compiler = search.Compiler(session.get_bind().dialect.name)
+    where = compiler.where_of(query) if query and query.strip() else None
+    order = compiler.order(sort or "", "-created_at")
+    count, rows = await queries.list_runs(
+        session,
+        target,
+        order=order,
+        offset=offset,
+        limit=limit,
+        where=where,
+        joins=compiler.joins,
+    )
     following, previous = page_links(request, offset, limit, count)
     results = [RunRead.of(r, with_content=False) for r in rows]
     return Page(count=count, results=results, next=following, previous=previous)

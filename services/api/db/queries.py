@@ -12,16 +12,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from services.api.db.tables import Project, Run, Token, User
 
-RUN_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
-    "created_at": Run.created_at,
-    "updated_at": Run.updated_at,
-    "started_at": Run.started_at,
-    "finished_at": Run.finished_at,
-    "name": Run.name,
-    "status": Run.status,
-    "kind": Run.kind,
-    "user": Run.user,
-}
 PROJECT_SORT_FIELDS: dict[str, InstrumentedAttribute[Any]] = {
     "created_at": Project.created_at,
     "updated_at": Project.updated_at,
@@ -80,11 +70,22 @@ async def list_runs(
     order: Sequence[ColumnElement[Any]],
     offset: int,
     limit: int,
+    where: ColumnElement[bool] | None = None,
+    joins: Sequence[tuple[Any, ColumnElement[bool]]] = (),
 ) -> tuple[int, list[Run]]:
-    where = Run.project_uuid == project.uuid
-    count = (await session.execute(select(func.count()).select_from(Run).where(where))).scalar_one()
+    """A page of a project's runs matching `where` (a compiled PQL query), and how many match.
+    `joins` are outer joins the order needs (a metric's summary, say)."""
+    condition = Run.project_uuid == project.uuid
+    if where is not None:
+        condition = condition & where
+    count = (
+        await session.execute(select(func.count()).select_from(Run).where(condition))
+    ).scalar_one()
+    query = select(Run)
+    for target, on in joins:
+        query = query.outerjoin(target, on)
     rows = await session.execute(
-        select(Run).where(where).order_by(*order).offset(offset).limit(limit)
+        query.where(condition).order_by(*order).offset(offset).limit(limit)
     )
     return count, list(rows.scalars())
 

@@ -6,7 +6,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -125,6 +136,43 @@ class Quota(Base):
     memory: Mapped[float | None]
     gpu: Mapped[float | None]
     share: Mapped[float] = mapped_column(default=1.0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RunMetric(Base):
+    """Read model of tracking's metric summaries (`tracking.metric_summary.updated`), for
+    `metrics.<name>[.min|.max|.last]` in run search and sort."""
+
+    __tablename__ = "run_metrics"
+    __table_args__ = (Index("ix_run_metrics_name_last", "name", "last"),)
+    run_uuid: Mapped[UUID] = mapped_column(
+        ForeignKey("runs.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger())
+    min: Mapped[float] = mapped_column(Float())
+    max: Mapped[float] = mapped_column(Float())
+    last: Mapped[float] = mapped_column(Float())
+    last_step: Mapped[int | None] = mapped_column(BigInteger())
+    updated_at: Mapped[datetime]
+
+
+class RunArtifact(Base):
+    """Lineage: V1RunArtifact records a run's client reports (files, models, metrics, ...)."""
+
+    __tablename__ = "run_artifacts"
+    __table_args__ = (UniqueConstraint("run_uuid", "name", "is_input"),)
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    run_uuid: Mapped[UUID] = mapped_column(ForeignKey("runs.uuid", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(250))
+    kind: Mapped[str] = mapped_column(String(30))
+    path: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    connection: Mapped[str | None] = mapped_column(String(250))
+    is_input: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

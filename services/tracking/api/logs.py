@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from libs.common.http import ApiError
 from libs.common.ids import as_utc, utcnow
 from libs.common.logs import LogLine
-from services.tracking.deps import ReadableRun, SettingsDep, StoreDep, WritableRun
+from services.tracking.deps import PubSubDep, ReadableRun, SettingsDep, StoreDep, WritableRun
+from services.tracking.domain import live
 
 router = APIRouter(prefix="/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}", tags=["logs"])
 
@@ -43,7 +44,7 @@ class LogsOut(BaseModel):
     files: list[str] = []
 
 
-def _parse_time(raw: str | None) -> datetime | None:
+def parse_time(raw: str | None) -> datetime | None:
     if not raw:
         return None
     try:
@@ -59,7 +60,7 @@ def _parse_time(raw: str | None) -> datetime | None:
 
 @router.post("/logs")
 async def ingest_logs(
-    run: WritableRun, body: LogsIn, store: StoreDep, settings: SettingsDep
+    run: WritableRun, body: LogsIn, store: StoreDep, settings: SettingsDep, pubsub: PubSubDep
 ) -> dict[str, int]:
     if len(body.logs) > settings.max_batch:
         raise ApiError(
@@ -76,6 +77,7 @@ async def ingest_logs(
         for line in body.logs
     ]
     await store.append_logs(run.project, run.uuid, "sdk", lines)
+    await live.announce(pubsub, live.logs_channel(run.uuid), lambda: live.logs_message(lines))
     return {"count": len(lines)}
 
 
@@ -93,7 +95,7 @@ async def read_logs(
     ] = None,
     force: Annotated[bool | None, Query()] = None,
 ) -> LogsOut:
-    after = _parse_time(last_time)
+    after = parse_time(last_time)
     lines = [
         line
         for line in await store.read_logs(run.project, run.uuid)

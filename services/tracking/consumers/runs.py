@@ -9,12 +9,13 @@ from libs.common.events.contracts import ArtifactsCopied, RunCreated, RunDeleted
 from libs.common.events.envelope import Envelope
 from libs.common.inbox import SessionHandler
 from libs.common.outbox import Outbox
-from services.tracking.db.tables import MetricPoint, TrackedRun
+from services.tracking.db.metrics import delete_run_metrics
+from services.tracking.db.tables import RunEvent, TrackedRun
 from services.tracking.domain.runs import tracked
-from services.tracking.domain.store import LocalArtifactStore, UnsafePath
+from services.tracking.domain.stores.base import ArtifactStore, UnsafePath
 
 
-def run_created(store: LocalArtifactStore, outbox: Outbox) -> SessionHandler:
+def run_created(store: ArtifactStore, outbox: Outbox) -> SessionHandler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         event = envelope.open(RunCreated)
         if await tracked(session, event.uuid) is not None:
@@ -37,8 +38,9 @@ def run_created(store: LocalArtifactStore, outbox: Outbox) -> SessionHandler:
 
 
 async def _copy(
-    session: AsyncSession, outbox: Outbox, store: LocalArtifactStore, event: RunCreated
+    session: AsyncSession, outbox: Outbox, store: ArtifactStore, event: RunCreated
 ) -> None:
+    """A copy starts with the original's artifacts; the api submits it once told they are in."""
     source = event.copy_from
     assert source is not None
     try:
@@ -55,7 +57,7 @@ async def _copy(
     await outbox.emit(session, answer, subject=run_subject(event.uuid))
 
 
-def run_deleted(store: LocalArtifactStore) -> SessionHandler:
+def run_deleted(store: ArtifactStore) -> SessionHandler:
     async def handle(session: AsyncSession, envelope: Envelope) -> None:
         event = envelope.open(RunDeleted)
         run = await tracked(session, event.uuid)
@@ -74,7 +76,8 @@ def run_deleted(store: LocalArtifactStore) -> SessionHandler:
             )
         else:
             run.deleted = True
-        await session.execute(delete(MetricPoint).where(MetricPoint.run_uuid == event.uuid))
+        await delete_run_metrics(session, event.uuid)
+        await session.execute(delete(RunEvent).where(RunEvent.run_uuid == event.uuid))
         await store.delete_run(event.project, event.uuid)
 
     return handle

@@ -38,3 +38,11 @@ async def check_run(
             raise not_found(
                 f"run {uuid.hex} under {field} {given!r} (it is under {known!r})", ("path", field)
             )
+
+
+async def readable_runs(
+    session: AsyncSession, namespace: str, owner: str, project: str, uuids: list[UUID]
+) -> None:
+    """Every run must be readable under the path's namespace, owner and project."""
+    for uuid in uuids:
+        await check_run(session, namespace, owner, project, uuid, write=False)
