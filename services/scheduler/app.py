@@ -104,6 +104,11 @@ def create_app(
             runtime.db.on_commit(dispatcher.wake)
             runtime.db.on_commit(monitor.wake)
             runner.on_change(monitor.wake)
+
+            def definitions_changed() -> None:
+                dispatcher.definitions.invalidate()
+                dispatcher.wake()
+
             runtime.extras.update(
                 dispatcher=dispatcher, monitor=monitor, reconciler=reconciler, runner=runner
             )
@@ -111,8 +116,8 @@ def create_app(
             await runtime.consume("stop_requested", stop_requested(runtime.outbox))
             await runtime.consume("run_deleted", run_deleted(runtime.outbox))
             await runtime.consume("token_created", remember_token(known_tokens))
-            await runtime.consume("queue_changed", queue_changed)
-            await runtime.consume("quota_changed", quota_changed)
+            await runtime.consume("queue_changed", queue_changed(definitions_changed))
+            await runtime.consume("quota_changed", quota_changed(definitions_changed))
             await runtime.run_in_background(dispatcher.run(), "dispatcher")
             await runtime.run_in_background(monitor.run(), "monitor")
             await runtime.run_in_background(reconciler.run(), "reconciler")

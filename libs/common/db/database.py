@@ -174,6 +174,11 @@ class Database:
                 hook()
 
 
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` once this session's transaction commits (not if it rolls back)."""
+    event.listen(session.sync_session, "after_commit", lambda _: callback(), once=True)
+
+
 def request_commit_hooks(session: AsyncSession) -> None:
     """Ask for the database's commit hooks to run once this session's transaction commits."""
     session.sync_session.info["run_commit_hooks"] = True

@@ -70,7 +70,7 @@ async def get_execution(
             raise not_found(f"run {key.hex} in the scheduler", ("path", "uuid"))
         waiting = None
         if execution.status == RunStatus.QUEUED.value:
-            decision = plan(await load_situation(session, settings), explain=True)
+            decision = plan(await load_situation(session, settings, everything=True), explain=True)
             wait = decision.waits.get(key)
             if wait is not None:
                 waiting = Waiting(reason=wait.reason, message=wait.message, position=wait.position)

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.db.database import after_commit
 from libs.common.events.contracts import QueueChanged, QuotaChanged
 from libs.common.events.envelope import Envelope
+from libs.common.inbox import SessionHandler
 from services.scheduler.db.tables import QueueDefinition, Quota
 
 
-async def queue_changed(session: AsyncSession, envelope: Envelope) -> None:
+def queue_changed(changed: Callable[[], None]) -> SessionHandler:
+    """`changed` runs once the new definition is committed: the dispatcher re-reads, re-decides."""
+
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        await _queue_changed(session, envelope)
+        after_commit(session, changed)
+
+    return handle
+
+
+def quota_changed(changed: Callable[[], None]) -> SessionHandler:
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        await _quota_changed(session, envelope)
+        after_commit(session, changed)
+
+    return handle
+
+
+async def _queue_changed(session: AsyncSession, envelope: Envelope) -> None:
     event = envelope.open(QueueChanged)
     await session.execute(delete(QueueDefinition).where(QueueDefinition.name == event.name))
     if not event.deleted:
@@ -19,7 +41,7 @@ async def queue_changed(session: AsyncSession, envelope: Envelope) -> None:
         )
 
 
-async def quota_changed(session: AsyncSession, envelope: Envelope) -> None:
+async def _quota_changed(session: AsyncSession, envelope: Envelope) -> None:
     event = envelope.open(QuotaChanged)
     await session.execute(
         delete(Quota).where(Quota.kind == event.kind, Quota.subject == event.subject)

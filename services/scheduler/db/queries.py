@@ -56,8 +56,21 @@ async def holding_slots(session: AsyncSession) -> list[Any]:
     return list((await session.execute(query)).all())
 
 
-async def queued(session: AsyncSession) -> list[Any]:
-    query = select(*_SLOT, Execution.priority, Execution.queued_at, Execution.created_at).where(
-        Execution.status == RunStatus.QUEUED.value
+async def queued(session: AsyncSession, *, heads: int | None = None) -> list[Any]:
+    """Light rows of the queued executions; with `heads`, only each project's first `heads`
+    runs per queue, in the order the decision takes them (all a decision can start)."""
+    columns = (*_SLOT, Execution.priority, Execution.queued_at, Execution.created_at)
+    where = Execution.status == RunStatus.QUEUED.value
+    if heads is None:
+        return list((await session.execute(select(*columns).where(where))).all())
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(Execution.queue, Execution.project),
+            order_by=(Execution.priority.desc(), Execution.queued_at, Execution.uuid),
+        )
+        .label("rank")
     )
+    ranked = select(*columns, rank).where(where).subquery()
+    query = select(*(ranked.c[c.key] for c in columns)).where(ranked.c.rank <= heads)
     return list((await session.execute(query)).all())

@@ -18,9 +18,9 @@ from libs.common.runtime import Runtime
 from services.scheduler.db import queries
 from services.scheduler.domain.decisions import plan
 from services.scheduler.domain.launch import NotExecutable, launch_of
-from services.scheduler.domain.situation import load_situation
+from services.scheduler.domain.situation import DefinitionsCache, load_situation
 from services.scheduler.domain.status import claim, set_execution_status
-from services.scheduler.runners.base import Runner
+from services.scheduler.runners.base import Launch, Runner
 from services.scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class Dispatcher(Loop):
         self.settings = settings
         self.runner = runner
         self.replica = replica
+        self.definitions = DefinitionsCache(ttl=2.0)
         self.starting: set[UUID] = set()
         """Runs this replica claimed and is starting: the monitor leaves them alone."""
 
@@ -61,36 +62,27 @@ class Dispatcher(Loop):
         # after it, so other replicas take their turn meanwhile.
         async with self.runtime.coordinator.hold("scheduler:dispatch", ttl=60) as held:
             claimed = await self._claim() if held else []
-        for uuid in claimed:
-            await self._start(uuid)
+        for uuid, launch in claimed:
+            await self._start(uuid, launch)
 
-    async def _claim(self) -> list[UUID]:
+    async def _claim(self) -> list[tuple[UUID, Launch]]:
+        """Claim what the decision starts, and prepare each launch in the same transaction."""
         db, outbox = self.runtime.db, self.runtime.outbox
         # Decide on a read session: most rounds start nothing and need no write lock.
         async with db.read_session() as session:
-            decision = plan(await load_situation(session, self.settings))
+            decision = plan(await load_situation(session, self.settings, self.definitions))
         if not decision.start:
             return []
-        claimed: list[UUID] = []
+        claimed: list[tuple[UUID, Launch]] = []
         async with db.session() as session, session.begin():
             for uuid in decision.start:
                 execution = await queries.get_execution(session, uuid)
-                if execution is not None and await claim(
+                if execution is None or not await claim(
                     session, outbox, execution, by=self.replica.id
                 ):
-                    claimed.append(uuid)
-        self.starting.update(claimed)
-        return claimed
-
-    async def _start(self, uuid: UUID) -> None:
-        db, outbox = self.runtime.db, self.runtime.outbox
-        try:
-            async with db.session() as session, session.begin():
-                execution = await queries.get_execution(session, uuid, lock=True)
-                if execution is None or execution.status != RunStatus.SCHEDULED.value:
-                    return
+                    continue
                 try:
-                    launch = launch_of(execution, self.settings)
+                    claimed.append((uuid, launch_of(execution, self.settings)))
                 except NotExecutable as exc:
                     await set_execution_status(
                         session,
@@ -100,7 +92,12 @@ class Dispatcher(Loop):
                         reason="NotExecutable",
                         message=str(exc),
                     )
-                    return
+        self.starting.update(uuid for uuid, _ in claimed)
+        return claimed
+
+    async def _start(self, uuid: UUID, launch: Launch) -> None:
+        db, outbox = self.runtime.db, self.runtime.outbox
+        try:
             try:
                 handle = await self.runner.start(launch)
             except Exception as exc:
