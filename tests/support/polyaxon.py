@@ -24,3 +24,29 @@ def polyaxon_python() -> Path:
         )
         ready.touch()
     return python
+
+
+def polyaxon_cli(
+    host: str, token: str, home: Path, *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `polyaxon` CLI against a Ganglion at `host`, with a home of its own so no
+    user configuration leaks in; returns the finished process (the caller checks it)."""
+    cli = polyaxon_python().parent / "polyaxon"
+    env = {
+        "PATH": f"{cli.parent}:/usr/bin:/bin",
+        "HOME": str(home),
+        "POLYAXON_HOME": str(home / ".polyaxon"),
+        "POLYAXON_HOST": host,
+        "POLYAXON_AUTH_TOKEN": token,
+        "POLYAXON_NO_OP": "false",
+        "POLYAXON_INTERACTIVE": "false",
+    }
+    return subprocess.run(
+        [str(cli), *args],
+        env=env,
+        cwd=cwd or home,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
