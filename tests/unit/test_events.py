@@ -80,3 +80,22 @@ def test_docs_describe_each_event(contract: type) -> None:
         assert f"`{queue}`" in section, (
             f"{contract.routing_key()}: consumer {queue} is not documented"
         )
+
+
+def test_the_architecture_services_table_matches_the_topology() -> None:
+    """docs/architecture.md says what each service publishes and consumes; the contracts (whose
+    names start with their producer) and the topology say it too, and they agree."""
+    text = (DOC.parent / "architecture.md").read_text()
+    for service in ("api", "scheduler", "tracking"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {service} |"))
+        publishes, consumes = row.strip("|").split("|")[3:5]
+        produced = {c.routing_key().removesuffix(".v1") for c in CONTRACTS}
+        assert set(re.findall(r"`([a-z_.]+)`", publishes)) == {
+            key for key in produced if key.startswith(f"{service}.")
+        }, service
+        assert set(re.findall(r"`([a-z_.]+)`", consumes)) == {
+            key.removesuffix(".v1")
+            for binding in TOPOLOGY
+            if binding.consumer == service
+            for key in binding.routing_keys
+        }, service
