@@ -100,3 +100,72 @@ async def test_invalid_specs_are_refused_whole(
         details
     )
     assert (await api.get(RUNS)).json()["count"] == 0
+
+
+EVALUATE = """
+kind: operation
+params:
+  threshold: {ref: runs.%s, value: outputs.loss}
+  model: {ref: runs.%s, value: artifacts.model}
+  source: {ref: runs.%s, value: globals.uuid}
+component:
+  inputs:
+  - {name: threshold, type: float}
+  - {name: model, type: path}
+  - {name: source, type: str}
+  run:
+    kind: job
+    container: {image: python:3.11, command: [python, -c, "print({{ threshold }})"]}
+"""
+
+
+async def _trained(api: httpx.AsyncClient) -> str:
+    uuid: str = (await api.post(RUNS, json={"is_managed": False})).json()["uuid"]
+    await api.patch(f"{RUNS}/{uuid}", json={"outputs": {"loss": 0.25}, "merge": True})
+    lineage = {"artifacts": [{"name": "model", "kind": "model", "path": "outputs/model.pt"}]}
+    assert (await api.post(f"{RUNS}/{uuid}/lineage/artifacts", json=lineage)).status_code == 201
+    return uuid
+
+
+async def test_params_take_values_from_the_runs_they_reference(
+    api: httpx.AsyncClient, project: str
+) -> None:
+    trained = await _trained(api)
+    response = await api.post(RUNS, json={"content": EVALUATE % (trained, trained, trained)})
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["inputs"] == {"threshold": 0.25, "model": "outputs/model.pt", "source": trained}
+    compiled = json.loads(run["content"])
+    assert compiled["run"]["container"]["command"][-1] == "print(0.25)"
+    assert compiled["params"]["threshold"] == {"value": 0.25}
+
+
+@pytest.mark.parametrize(
+    ("value", "loc", "message"),
+    [
+        ("outputs.missing", "threshold", "has no outputs.missing"),
+        ("inputs", "threshold", "expected a float"),
+    ],
+)
+async def test_a_reference_that_does_not_resolve_is_refused(
+    api: httpx.AsyncClient, project: str, value: str, loc: str, message: str
+) -> None:
+    trained = await _trained(api)
+    content = (EVALUATE % (trained, trained, trained)).replace("outputs.loss", value)
+    before = (await api.get(RUNS)).json()["count"]
+    response = await api.post(RUNS, json={"content": content})
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["detail"]
+    assert detail["loc"][-1] == f"params.{loc}" and message in detail["msg"], detail
+    assert (await api.get(RUNS)).json()["count"] == before
+
+
+async def test_a_reference_to_an_unknown_run_is_refused(
+    api: httpx.AsyncClient, project: str
+) -> None:
+    trained, unknown = await _trained(api), "0" * 32
+    response = await api.post(RUNS, json={"content": EVALUATE % (unknown, trained, trained)})
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["detail"]
+    assert detail["loc"][-1] == "params.threshold"
+    assert f"no run {unknown}" in detail["msg"]

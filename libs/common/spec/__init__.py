@@ -13,6 +13,7 @@ from libs.common.spec.compiler import (
     conditions_met,
     load_content,
     load_operation,
+    run_refs,
 )
 from libs.common.spec.context import RunContext
 from libs.common.spec.errors import SpecError, SpecIssue
@@ -49,4 +50,5 @@ __all__ = [
     "load_operation",
     "parse_content",
     "patch",
+    "run_refs",
 ]

@@ -16,7 +16,14 @@ from pydantic import ValidationError
 
 from libs.common.spec.checks import check_hooks, check_matrix, matrix_names, sample_suggestions
 from libs.common.spec.context import RunContext
-from libs.common.spec.dag import CheckOperation, cast_ref, check_dag, component_of, lookup
+from libs.common.spec.dag import (
+    CheckOperation,
+    cast_ref,
+    check_dag,
+    component_of,
+    lookup,
+    resolve_run_refs,
+)
 from libs.common.spec.errors import SpecError, SpecIssue, from_validation
 from libs.common.spec.io import Param
 from libs.common.spec.models import (
@@ -67,10 +74,15 @@ def load_content(text: str, *, file: str | None = None) -> Operation:
 
 
 def compile_operation(
-    operation: Operation, context: RunContext, *, resolver: Resolver = SERVER
+    operation: Operation,
+    context: RunContext,
+    *,
+    resolver: Resolver = SERVER,
+    runs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CompiledOperation:
     """The operation compiled for the run `context` describes; raises SpecError with every
-    issue found (never a partial result)."""
+    issue found (never a partial result). `runs` holds what the runs its params reference
+    (`ref: runs.<uuid>`) expose: only the server knows them (see `run_refs`)."""
     issues: list[SpecIssue] = []
     component = _component(operation, resolver, issues)
     if component is None:
@@ -83,7 +95,19 @@ def compile_operation(
     except ValidationError as exc:
         raise from_validation(exc, model=CompiledOperation) from None
     params = {**(component.params or {}), **(operation.params or {})}
+    if runs is not None:
+        declared = {io.name: io for io in [*(compiled.inputs or []), *(compiled.outputs or [])]}
+        params = resolve_run_refs(params, declared, runs, issues)
+        if issues:
+            raise SpecError(issues)
     return _finish(compiled, params, context, resolver, issues)
+
+
+def run_refs(operation: Operation) -> set[str]:
+    """The `runs.<uuid>` references among an operation's params (and its component's)."""
+    params = [*((operation.component.params or {}) if operation.component else {}).values()]
+    params += [*(operation.params or {}).values()]
+    return {p.ref for p in params if p.ref is not None and p.ref.startswith("runs.")}
 
 
 def compile_child(

@@ -269,3 +269,29 @@ def lookup(run: Mapping[str, Any], dotted: str, what: str) -> Any:
 
 def cast_ref(target: IO | None, value: Any) -> Any:
     return value if target is None else cast_value(target.type, value, is_list=target.is_list)
+
+
+def resolve_run_refs(
+    params: Mapping[str, Param],
+    declared: Mapping[str, IO],
+    runs: Mapping[str, Mapping[str, Any]],
+    issues: list[SpecIssue],
+    loc: str = "params",
+) -> dict[str, Param]:
+    """Params `{ref: runs.<uuid>, value: outputs.loss}` with the referenced run's value, cast
+    to the input's type. `runs` maps each reference as written to what that run exposes
+    ({inputs, outputs, globals, status, artifacts}); a reference missing from it is an issue."""
+    resolved = dict(params)
+    for name, param in params.items():
+        if param.ref is None or not param.ref.startswith("runs."):
+            continue
+        source = runs.get(param.ref)
+        try:
+            if source is None:
+                raise KeyError(f"no run {param.ref.removeprefix('runs.')} in this organization")
+            value = cast_ref(declared.get(name), lookup(source, str(param.value), param.ref))
+        except (KeyError, ValueError) as exc:
+            issues.append(SpecIssue(join(loc, name), str(exc).strip("'\"")))
+            continue
+        resolved[name] = param.model_copy(update={"ref": None, "value": value})
+    return resolved

@@ -91,7 +91,11 @@ def check_operation_params(
                 SpecIssue(join(loc, name), f"no input or output named {name!r} (declared: {known})")
             )
         if param.ref is not None and not in_dag:
-            where = "inside a DAG" if param.ref.startswith(("ops.", "dag")) else "yet"
+            where = (
+                "inside a DAG"
+                if param.ref.startswith(("ops.", "dag"))
+                else "by the server, when the run is submitted"
+            )
             issues.append(
                 SpecIssue(
                     join(loc, f"{name}.ref"), f"references to other runs are resolved only {where}"

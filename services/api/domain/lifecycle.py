@@ -149,7 +149,7 @@ async def resume_run(
         is_managed=True,
         meta_info=dict(run.meta_info or {}),
     )
-    compiled = compile_request(settings, project, user, run.uuid, request)
+    compiled = await compile_request(session, settings, project, user, run.uuid, request)
     run.content = json.dumps(compiled.dump())
     run.raw_content = content
     for key in ("name", "description", "tags"):

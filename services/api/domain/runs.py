@@ -29,9 +29,11 @@ from libs.common.spec import (
     SpecError,
     compile_operation,
     load_content,
+    run_refs,
 )
 from services.api.db.tables import Project, Run, User
 from services.api.domain.definitions import get_queue
+from services.api.domain.references import referenced_runs
 from services.api.domain.status import set_run_status, store_timeline
 from services.api.settings import ApiSettings
 
@@ -52,8 +54,13 @@ class RunRequest:
     pending: str | None = None
 
 
-def compile_request(
-    settings: ApiSettings, project: Project, user: User, run_uuid: Any, request: RunRequest
+async def compile_request(
+    session: AsyncSession,
+    settings: ApiSettings,
+    project: Project,
+    user: User,
+    run_uuid: Any,
+    request: RunRequest,
 ) -> CompiledOperation:
     if not request.content or not request.content.strip():
         raise ApiError(
@@ -76,7 +83,8 @@ def compile_request(
             or operation.name
             or (operation.component.name if operation.component else None),
         )
-        return compile_operation(operation, context)
+        runs = await referenced_runs(session, settings, project.owner, run_refs(operation))
+        return compile_operation(operation, context, runs=runs)
     except SpecError as exc:
         raise ApiError.many(
             422, [(("body", "content", i.loc), i.msg, "spec") for i in exc.issues]
@@ -106,7 +114,9 @@ async def create_run(
     uuid = new_id()
     now = utcnow()
     compiled = (
-        compile_request(settings, project, user, uuid, request) if request.is_managed else None
+        await compile_request(session, settings, project, user, uuid, request)
+        if request.is_managed
+        else None
     )
     if compiled is not None:
         await _check_queue(session, project.owner, compiled)
