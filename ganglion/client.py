@@ -262,6 +262,22 @@ class ApiClient:
     def delete_queue(self, name: str) -> None:
         self.api("DELETE", f"orgs/{self.owner}/queues/{name}")
 
+    def create_preset(self, name: str, content: str, **fields: Any) -> dict[str, Any]:
+        body = {"name": name, "content": content, **fields}
+        return dict(self.api("POST", f"orgs/{self.owner}/presets", json=body))
+
+    def get_preset(self, name: str) -> dict[str, Any]:
+        return dict(self.api("GET", f"orgs/{self.owner}/presets/{name}"))
+
+    def update_preset(self, name: str, **fields: Any) -> dict[str, Any]:
+        return dict(self.api("PATCH", f"orgs/{self.owner}/presets/{name}", json=fields))
+
+    def list_presets(self) -> dict[str, Any]:
+        return dict(self.api("GET", f"orgs/{self.owner}/presets"))
+
+    def delete_preset(self, name: str) -> None:
+        self.api("DELETE", f"orgs/{self.owner}/presets/{name}")
+
     def set_quota(self, kind: str, subject: str, **limits: Any) -> dict[str, Any]:
         return dict(self.api("PUT", f"orgs/{self.owner}/quotas/{kind}/{subject}", json=limits))
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ganglion.cli import ops, projects, queues, server, settings_cmd
+from ganglion.cli import ops, presets, projects, queues, server, settings_cmd
 from ganglion.cli import run as run_cmd
 from ganglion.cli.common import UserError
 from ganglion.client import GanglionError
@@ -27,6 +27,7 @@ app.add_typer(projects.app, name="project")
 app.add_typer(ops.app, name="ops")
 app.add_typer(queues.queues, name="queue")
 app.add_typer(queues.quotas, name="quota")
+app.add_typer(presets.presets, name="preset")
 
 
 def main(argv: list[str] | None = None) -> int:

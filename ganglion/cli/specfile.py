@@ -14,10 +14,10 @@ import yaml
 from ganglion.cli.common import UserError, warn
 from libs.common.spec import Resolver, SpecError, apply_params, apply_preset, parse_content
 from libs.common.spec.hparams import CONTINUOUS_KINDS, DISCRETE_KINDS
+from libs.common.spec.presets import check_preset
 
 HP_KINDS = DISCRETE_KINDS | CONTINUOUS_KINDS | {"pchoice"}
 MATRIX_KINDS = ("grid", "random", "hyperband", "bayes", "tpe", "hyperopt", "iterative", "mapping")
-_REFERENCES = ("component", "hubRef", "dagRef", "urlRef", "pathRef")
 
 
 def fail(error: SpecError, file: str | None = None) -> typer.Exit:
@@ -85,12 +85,7 @@ def build_operation(
         raise exc.in_file(str(main)) from None
     for path in presets:
         preset = _read(path)
-        if preset.get("kind", "operation") != "operation":
-            raise SpecError.one("kind", "a preset is an operation (kind: operation)", str(path))
-        if named := [r for r in _REFERENCES if r in preset]:
-            raise SpecError.one(
-                named[0], "a preset patches the operation; it names no component", str(path)
-            )
+        check_preset(preset, str(path))
         data = apply_preset(data, preset)
     if params:
         data = apply_params(data, params)

@@ -15,7 +15,7 @@ from libs.common.coordination import Coordinator
 from libs.common.health import health_router
 from libs.common.http import install_error_handlers
 from libs.common.runtime import open_runtime
-from services.api.api import definitions, lifecycle, lineage, meta, projects, runs
+from services.api.api import definitions, lifecycle, lineage, meta, presets, projects, runs
 from services.api.api.meta import ganglion_version
 from services.api.consumers.artifacts import artifacts_copied
 from services.api.consumers.metric_summaries import apply_metric_summaries
@@ -74,6 +74,7 @@ def create_app(
     app.include_router(health_router())
     app.include_router(meta.router)
     app.include_router(definitions.router)
+    app.include_router(presets.router)
     # Before the runs router: `DELETE .../runs/delete` is not a run named "delete".
     app.include_router(lifecycle.router)
     app.include_router(projects.router)

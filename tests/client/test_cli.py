@@ -279,3 +279,37 @@ def test_ops_ls_searches_with_pql(
     code, _, err = run_cli(capsys, "ops", "ls", "-p", "demo", "-q", "inputs.lr:<0.01,")
     assert code == 2
     assert "ends too early at position 16" in one_line(err)
+
+
+def test_presets_saved_by_name_patch_the_operations_that_name_them(
+    live: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert run_cli(capsys, "project", "create", "demo")[0] == 0
+    preset = tmp_path / "gpu.yaml"
+    preset.write_text(
+        "kind: operation\nisPreset: true\ntags: [gpu]\ntermination: {maxRetries: 3}\n"
+    )
+    code, out, _ = run_cli(capsys, "preset", "create", "gpu", "-f", str(preset))
+    assert code == 0 and "preset gpu created" in out
+    code, out, _ = run_cli(capsys, "preset", "ls")
+    assert out.splitlines()[1].split() == ["gpu"]
+    assert "maxRetries: 3" in run_cli(capsys, "preset", "get", "gpu")[1]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: operation\nhubRef: notify\n")
+    code, _, err = run_cli(capsys, "preset", "update", "gpu", "-f", str(bad))
+    assert code == 2 and "hubRef" in one_line(err) and "names no component" in err
+    op = tmp_path / "op.yaml"
+    op.write_text(
+        "kind: operation\npresets: [gpu]\ncomponent:\n  run:\n    kind: job\n"
+        "    container: {image: python, command: [python3, -c, 'print(1)']}\n"
+    )
+    code, out, err = run_cli(capsys, "run", "-f", str(op), "-p", "demo")
+    assert code == 0, err
+    with ApiClient(live.url, live.token) as api:
+        [listed] = api.list_runs("demo")["results"]
+        run = api.get_run("demo", listed["uuid"])
+        assert run["tags"] == ["gpu"]
+        assert json.loads(run["content"])["termination"]["maxRetries"] == 3
+    assert run_cli(capsys, "preset", "delete", "gpu")[0] == 0
+    code, _, err = run_cli(capsys, "run", "-f", str(op), "-p", "demo")
+    assert code == 2 and "no preset named 'gpu'" in one_line(err)

@@ -22,6 +22,7 @@ REPLACE, ISNULL, POST_MERGE, PRE_MERGE = "replace", "isnull", "post_merge", "pre
 STRATEGIES = (REPLACE, ISNULL, POST_MERGE, PRE_MERGE)
 # What a preset file says about itself rather than about the operation it patches.
 _PRESET_ONLY = frozenset({"kind", "version", "isPreset"})
+PRESET_REFERENCES = ("component", "hubRef", "dagRef", "urlRef", "pathRef")
 
 
 def deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +87,19 @@ def patch(
         elif strategy != ISNULL:
             out[key] = _merge(existing, value, strategy)
     return out
+
+
+def check_preset(preset: dict[str, Any], file: str | None = None) -> None:
+    """A preset is an operation that names no component; its fields must be valid ones (raises
+    SpecError naming the path)."""
+    from libs.common.spec.compiler import load_operation
+    from libs.common.spec.errors import SpecError
+
+    if preset.get("kind", "operation") != "operation":
+        raise SpecError.one("kind", "a preset is an operation (kind: operation)", file)
+    if named := [r for r in PRESET_REFERENCES if r in preset]:
+        raise SpecError.one(named[0], "a preset patches the operation; it names no component", file)
+    load_operation({**preset, "kind": "operation"}, file=file)
 
 
 def apply_preset(operation: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:

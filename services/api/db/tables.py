@@ -122,6 +122,21 @@ class QueueDefinition(Base):
     updated_at: Mapped[datetime]
 
 
+class Preset(Base):
+    """An organization's saved preset: an operation without a component (YAML or JSON, kept as
+    written), applied by name through an operation's `presets: [name]`."""
+
+    __tablename__ = "presets"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    uuid: Mapped[UUID] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(150))
+    name: Mapped[str] = mapped_column(String(150))
+    description: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class Quota(Base):
     """Limits on what a project or a user runs at once; None is unlimited."""
 

@@ -28,11 +28,13 @@ from libs.common.spec import (
     RunContext,
     SpecError,
     compile_operation,
-    load_content,
+    load_operation,
+    parse_content,
     run_refs,
 )
 from services.api.db.tables import Project, Run, User
 from services.api.domain.definitions import get_queue
+from services.api.domain.presets import apply_named_presets
 from services.api.domain.references import referenced_runs
 from services.api.domain.status import set_run_status, store_timeline
 from services.api.settings import ApiSettings
@@ -70,7 +72,8 @@ async def compile_request(
             type="missing",
         )
     try:
-        operation = load_content(request.content)
+        data = await apply_named_presets(session, project.owner, parse_content(request.content))
+        operation = load_operation(data)
         context = RunContext(
             uuid=run_uuid,
             owner=project.owner,
