@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from ganglion.cli.common import (
+    UserError,
     client,
     echo,
     follow_logs,
@@ -23,7 +25,9 @@ from ganglion.cli.common import (
     watch_statuses,
 )
 from ganglion.cli.specfile import build_operation, fail, parse_hparams
+from ganglion.client import ApiClient
 from libs.common.spec import Resolver, RunContext, SpecError, compile_operation, load_operation
+from libs.common.spec.models import Mount
 
 FileOption = Annotated[
     list[Path],
@@ -114,9 +118,18 @@ def run(
     priority: Annotated[
         int | None, typer.Option(help="Order among the project's runs waiting in a queue.")
     ] = None,
+    mount: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mount",
+            "-m",
+            help="from[:to]: upload a local path into the run's folder; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Submit a polyaxonfile as a new run."""
     operation = _build(file, param, hparam, matrix_kind, matrix_concurrency, matrix_num_runs)
+    mounts = _mounts(operation, mount or [])
     target = project_of(project)
     with client() as api:
         created = api.create_run(
@@ -126,22 +139,16 @@ def run(
             description=description,
             tags=[t for t in (tags or "").split(",") if t] or None,
             managed_by="cli",
-            pending="upload" if upload else None,
+            pending="upload" if upload or mounts else None,
             meta_info={"priority": priority} if priority is not None else None,
         )
         uuid = created["uuid"]
         remember_run(target, uuid)
         if upload:
-            with _pack(Path.cwd()) as archive:
-                api.upload_artifact(
-                    created["settings"]["namespace"],
-                    target,
-                    uuid,
-                    archive,
-                    filename="uploads.tar.gz",
-                    path="uploads",
-                    untar=True,
-                )
+            mounts.insert(0, (Path.cwd(), "uploads"))
+        for source, folder in mounts:
+            _upload(api, created["settings"]["namespace"], target, uuid, source, folder)
+        if mounts:
             api.approve_run(target, uuid)
         echo(f"run {uuid} created in {target} ({created['status']})")
         final = None
@@ -154,6 +161,37 @@ def run(
     if final is not None and final != "succeeded":
         warn(f"run {uuid} ended {final}")
         raise typer.Exit(1)
+
+
+def _mounts(operation: dict[str, Any], extra: list[str]) -> list[tuple[Path, str]]:
+    """What to upload before the run starts, as (local path, where in the run's folder): the
+    `mount` sections of the operation and its component, then `--mount` options."""
+    component = operation.get("component") or {}
+    declared = [*(component.get("mount") or []), *(operation.get("mount") or [])]
+    found: list[tuple[Path, str]] = []
+    for index, raw in enumerate([*declared, *extra]):
+        try:
+            mount = Mount.model_validate(raw)
+        except ValidationError:
+            raise UserError(f"mount[{index}]: expected 'from:to', 'from' or {{from, to}}") from None
+        source = Path(mount.path_from).expanduser()
+        if not source.exists():
+            raise UserError(f"mount {mount.path_from!r}: no such file or folder")
+        found.append((source, mount.target))
+    return found
+
+
+def _upload(api: ApiClient, namespace: str, project: str, uuid: str, source: Path, to: str) -> None:
+    """A folder goes as a tar.gz unpacked at `to`; a file lands at `to` (a path and a name)."""
+    if source.is_dir():
+        with _pack(source) as archive:
+            api.upload_artifact(
+                namespace, project, uuid, archive, filename="upload.tar.gz", path=to, untar=True
+            )
+        return
+    folder, _, name = to.rpartition("/")
+    with source.open("rb") as content:
+        api.upload_artifact(namespace, project, uuid, content, filename=name, path=folder)
 
 
 def _build(

@@ -313,3 +313,43 @@ def test_presets_saved_by_name_patch_the_operations_that_name_them(
     assert run_cli(capsys, "preset", "delete", "gpu")[0] == 0
     code, _, err = run_cli(capsys, "run", "-f", str(op), "-p", "demo")
     assert code == 2 and "no preset named 'gpu'" in one_line(err)
+
+
+def test_mounts_are_uploaded_into_the_run_folder_before_it_starts(
+    live: Live, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli(capsys, "project", "create", "demo")[0] == 0
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.txt").write_text("from a file\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text("print('from a folder')\n")
+    (tmp_path / "extra.cfg").write_text("from the command line\n")
+    op = tmp_path / "op.yaml"
+    op.write_text(
+        "kind: operation\nmount: [data.txt:/inputs/data.txt, ./src]\ncomponent:\n  run:\n"
+        "    kind: job\n    container:\n      image: python\n      command: [sh, -c, "
+        "'cat inputs/data.txt && python3 src/train.py && cat conf/extra.cfg']\n"
+    )
+    code, out, err = run_cli(
+        capsys, "run", "-f", str(op), "-p", "demo", "-m", "extra.cfg:conf/extra.cfg", "--watch"
+    )
+    assert code == 0, out + err
+    uuid = out.split()[1]
+    with ApiClient(live.url, live.token) as api:
+        run = api.get_run("demo", uuid)
+        assert run["status"] == "succeeded"
+        logs = api.get_logs(run["settings"]["namespace"], "demo", uuid)["logs"]
+        assert [line["value"] for line in logs] == [
+            "from a file",
+            "from a folder",
+            "from the command line",
+        ]
+    before = len(api_runs(live))
+    code, _, err = run_cli(capsys, "run", "-f", str(op), "-p", "demo", "-m", "missing.txt")
+    assert code == 2 and "mount 'missing.txt': no such file or folder" in one_line(err)
+    assert len(api_runs(live)) == before
+
+
+def api_runs(live: Live) -> list[dict[str, object]]:
+    with ApiClient(live.url, live.token) as api:
+        return list(api.list_runs("demo")["results"])

@@ -88,6 +88,27 @@ def _as_component(value: Any) -> Any:
     return value
 
 
+class Mount(SpecModel):
+    """A local file or folder the CLI uploads into the run's folder before the run starts
+    (V1Mount): `{from: ./src, to: src}`, or the short forms `./src:src` and `./src`."""
+
+    path_from: str = Field(alias="from", min_length=1)
+    path_to: str | None = Field(None, alias="to")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            source, _, target = value.partition(":")
+            return {"from": source, "to": target or None}
+        return value
+
+    @property
+    def target(self) -> str:
+        """Where it lands, relative to the run's folder (a leading `/` is taken as that folder)."""
+        return (self.path_to or self.path_from).lstrip("/").removeprefix("./") or "."
+
+
 class _Polyaxonfile(SpecModel):
     """Fields components and operations share (2.18 gives both the same set)."""
 
@@ -126,7 +147,7 @@ class _Polyaxonfile(SpecModel):
     env: dict[str, str] | None = None
     resources: dict[str, str] | None = None
     ports: list[Annotated[int, Field(ge=1, le=65535)]] | None = None
-    mount: list[Annotated[str, Field(pattern=r"^[^:]+:[^:]+$")]] | None = None
+    mount: list[Mount] | None = None
 
     @field_validator("params", mode="before")
     @classmethod

@@ -464,3 +464,16 @@ def test_templates_render_in_a_sandbox() -> None:
     )
     assert issues and issues[0][0] == "run.container.args[0]"
     assert "unsafe" in issues[0][1] or "not safely" in issues[0][1]
+
+
+def test_mounts_take_polyaxons_three_forms_and_name_a_bad_one() -> None:
+    compiled = compile_operation(
+        load_operation(op(mount=["data.csv:/inputs/data.csv", "./src", {"from": "c", "to": "d"}])),
+        CONTEXT,
+    )
+    assert [(m.path_from, m.target) for m in compiled.mount or []] == [
+        ("data.csv", "inputs/data.csv"),
+        ("./src", "src"),
+        ("c", "d"),
+    ]
+    assert refused(op(mount=[{"to": "x"}])) == [("mount[0].from", "Field required")]
