@@ -169,3 +169,59 @@ async def test_a_reference_to_an_unknown_run_is_refused(
     [detail] = response.json()["detail"]
     assert detail["loc"][-1] == "params.threshold"
     assert f"no run {unknown}" in detail["msg"]
+
+
+JOINED = """
+kind: operation
+joins:
+- query: "%s"
+  sort: "-outputs.accuracy"
+  limit: 2
+  params:
+    accuracies: {value: outputs.accuracy}
+    sources: {value: globals.uuid}
+component:
+  inputs:
+  - {name: accuracies, type: float, isList: true}
+  - {name: sources, type: str, isList: true}
+  run:
+    kind: job
+    container: {image: python:3.11, command: [echo, "{{ accuracies }}"]}
+"""
+
+
+async def test_joins_fill_list_params_from_the_runs_their_query_finds(
+    api: httpx.AsyncClient, project: str
+) -> None:
+    made = {}
+    for accuracy in (0.95, 0.5, 0.92, 0.91):
+        uuid = (await api.post(RUNS, json={"is_managed": False})).json()["uuid"]
+        await api.patch(f"{RUNS}/{uuid}", json={"outputs": {"accuracy": accuracy}, "merge": True})
+        made[accuracy] = uuid
+    response = await api.post(RUNS, json={"content": JOINED % "outputs.accuracy:>0.9"})
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["inputs"] == {"accuracies": [0.95, 0.92], "sources": [made[0.95], made[0.92]]}
+    # Resolved, the run is an ordinary job: submitted, not waiting for a controller.
+    assert run["kind"] == "job" and run["status_conditions"][-1]["reason"] == "Compiler"
+    compiled = json.loads(run["content"])
+    assert "joins" not in compiled
+    assert compiled["run"]["container"]["command"] == ["echo", "[0.95, 0.92]"]
+
+
+@pytest.mark.parametrize(
+    ("query", "loc", "message"),
+    [
+        ("outputs.accuracy:>>0.9", "joins[0].query", "unexpected '>' at position 18"),
+        ("nosuchfield:1", "joins[0].query", "nosuchfield"),
+    ],
+)
+async def test_a_join_with_a_bad_query_is_refused(
+    api: httpx.AsyncClient, project: str, query: str, loc: str, message: str
+) -> None:
+    before = (await api.get(RUNS)).json()["count"]
+    response = await api.post(RUNS, json={"content": JOINED % query})
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["detail"]
+    assert detail["loc"][-1] == loc and message in detail["msg"], detail
+    assert (await api.get(RUNS)).json()["count"] == before

@@ -35,7 +35,7 @@ from libs.common.spec import (
 from services.api.db.tables import Project, Run, User
 from services.api.domain.definitions import get_queue
 from services.api.domain.presets import apply_named_presets
-from services.api.domain.references import referenced_runs
+from services.api.domain.references import referenced_runs, resolve_joins
 from services.api.domain.status import set_run_status, store_timeline
 from services.api.settings import ApiSettings
 
@@ -73,7 +73,7 @@ async def compile_request(
         )
     try:
         data = await apply_named_presets(session, project.owner, parse_content(request.content))
-        operation = load_operation(data)
+        operation = await resolve_joins(session, settings, project, load_operation(data))
         context = RunContext(
             uuid=run_uuid,
             owner=project.owner,
