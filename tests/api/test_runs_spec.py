@@ -225,3 +225,18 @@ async def test_a_join_with_a_bad_query_is_refused(
     [detail] = response.json()["detail"]
     assert detail["loc"][-1] == loc and message in detail["msg"], detail
     assert (await api.get(RUNS)).json()["count"] == before
+
+
+async def test_a_run_with_a_build_waits_for_the_image_builder(
+    api: httpx.AsyncClient, project: str
+) -> None:
+    content = (
+        "kind: operation\nbuild: {hubRef: kaniko, params: {destination: {value: 'img:1'}}}\n"
+        "component:\n  run: {kind: job, container: {image: img:1}}\n"
+    )
+    response = await api.post(RUNS, json={"content": content})
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["status"] == "compiled"
+    assert run["status_conditions"][-1]["reason"] == "NoController"
+    assert "image builder" in run["status_conditions"][-1]["message"]

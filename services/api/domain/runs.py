@@ -41,7 +41,12 @@ from services.api.settings import ApiSettings
 
 # Who drives a run kind that no runner executes directly; until that service exists such runs
 # wait, compiled, with this as the reason.
-_CONTROLLERS = {"dag": "pipelines", "matrix": "optimizer", "schedule": "ci"}
+_CONTROLLERS = {
+    "dag": "pipelines",
+    "matrix": "optimizer",
+    "schedule": "ci",
+    "build": "image builder",
+}
 
 
 @dataclass
@@ -95,6 +100,8 @@ async def compile_request(
 
 
 def _controller_of(compiled: CompiledOperation) -> str | None:
+    if compiled.build is not None:
+        return "build"  # its image does not exist until the build ran
     if compiled.matrix is not None:
         return "matrix"
     if compiled.schedule is not None:
