@@ -18,11 +18,9 @@ from libs.common.spec.checks import check_hooks, check_matrix, matrix_names, sam
 from libs.common.spec.context import RunContext
 from libs.common.spec.dag import (
     CheckOperation,
-    cast_ref,
     check_dag,
     component_of,
-    lookup,
-    resolve_run_refs,
+    resolve_refs,
 )
 from libs.common.spec.errors import SpecError, SpecIssue, from_validation
 from libs.common.spec.io import Param
@@ -97,7 +95,15 @@ def compile_operation(
     params = {**(component.params or {}), **(operation.params or {})}
     if runs is not None:
         declared = {io.name: io for io in [*(compiled.inputs or []), *(compiled.outputs or [])]}
-        params = resolve_run_refs(params, declared, runs, issues)
+        params = resolve_refs(
+            params,
+            declared,
+            runs,
+            issues,
+            "params",
+            unknown=lambda ref: f"no run {ref.removeprefix('runs.')} in this organization",
+            selected=lambda ref: ref.startswith("runs."),
+        )
         if issues:
             raise SpecError(issues)
     return _finish(compiled, params, context, resolver, issues)
@@ -162,23 +168,14 @@ def compile_dag_operation(
     if "dag" in upstream:
         sources["dag"] = upstream["dag"]
     targets = {io.name: io for io in [*(component.inputs or []), *(component.outputs or [])]}
-    params: dict[str, Param] = {}
-    for param_name, param in (op.params or {}).items():
-        if param.ref is None:
-            params[param_name] = param
-            continue
-        ploc = f"{loc}.params.{param_name}"
-        source = sources.get(param.ref)
-        try:
-            if source is None:
-                raise KeyError(f"no result for {param.ref} yet")
-            value = cast_ref(targets.get(param_name), lookup(source, str(param.value), param.ref))
-        except (KeyError, ValueError) as exc:
-            issues.append(SpecIssue(ploc, str(exc).strip("'\"")))
-            continue
-        params[param_name] = Param(
-            value=value, context_only=param.context_only, to_env=param.to_env
-        )
+    params = resolve_refs(
+        op.params or {},
+        targets,
+        sources,
+        issues,
+        f"{loc}.params",
+        unknown=lambda ref: f"no result for {ref} yet",
+    )
     if issues:
         raise SpecError(issues)
     operation = op.model_copy(

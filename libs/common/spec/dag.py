@@ -271,24 +271,27 @@ def cast_ref(target: IO | None, value: Any) -> Any:
     return value if target is None else cast_value(target.type, value, is_list=target.is_list)
 
 
-def resolve_run_refs(
+def resolve_refs(
     params: Mapping[str, Param],
     declared: Mapping[str, IO],
-    runs: Mapping[str, Mapping[str, Any]],
+    sources: Mapping[str, Mapping[str, Any]],
     issues: list[SpecIssue],
-    loc: str = "params",
+    loc: str,
+    *,
+    unknown: Callable[[str], str],
+    selected: Callable[[str], bool] = lambda ref: True,
 ) -> dict[str, Param]:
-    """Params `{ref: runs.<uuid>, value: outputs.loss}` with the referenced run's value, cast
-    to the input's type. `runs` maps each reference as written to what that run exposes
-    ({inputs, outputs, globals, status, artifacts}); a reference missing from it is an issue."""
+    """Params `{ref: X, value: outputs.loss}` (those whose ref is `selected`) with the value
+    `sources[X]` exposes ({inputs, outputs, globals, status, artifacts}), cast to the input's
+    type; a ref missing from `sources` is an issue worded by `unknown`."""
     resolved = dict(params)
     for name, param in params.items():
-        if param.ref is None or not param.ref.startswith("runs."):
+        if param.ref is None or not selected(param.ref):
             continue
-        source = runs.get(param.ref)
+        source = sources.get(param.ref)
         try:
             if source is None:
-                raise KeyError(f"no run {param.ref.removeprefix('runs.')} in this organization")
+                raise KeyError(unknown(param.ref))
             value = cast_ref(declared.get(name), lookup(source, str(param.value), param.ref))
         except (KeyError, ValueError) as exc:
             issues.append(SpecIssue(join(loc, name), str(exc).strip("'\"")))

@@ -4,15 +4,14 @@ without a component; an operation that lists it in `presets` is patched with it 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from libs.common.http import ApiError, not_found
 from libs.common.ids import new_id, utcnow
-from services.api.api.pagination import Limit, Offset
+from services.api.api.pagination import Limit, Offset, Page, page_links
 from services.api.db.tables import Preset
 from services.api.deps import CurrentUser, Owner, SessionDep
 from services.api.domain.presets import checked_preset, get_preset
@@ -50,13 +49,6 @@ class PresetRead(BaseModel):
         )  # fmt: skip
 
 
-class Listing(BaseModel):
-    count: int
-    results: list[Any]
-    next: str | None = None
-    previous: str | None = None
-
-
 @router.post("/{owner}/presets", response_model=PresetRead)
 async def create_preset(
     owner: Owner, body: PresetIn, _: CurrentUser, session: SessionDep
@@ -75,10 +67,15 @@ async def create_preset(
     return PresetRead.of(preset)
 
 
-@router.get("/{owner}/presets", response_model=Listing)
+@router.get("/{owner}/presets", response_model=Page[PresetRead])
 async def list_presets(
-    owner: Owner, _: CurrentUser, session: SessionDep, offset: Offset = 0, limit: Limit = 100
-) -> Listing:
+    request: Request,
+    owner: Owner,
+    _: CurrentUser,
+    session: SessionDep,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> Page[PresetRead]:
     where = Preset.owner == owner
     count = (
         await session.execute(select(func.count()).select_from(Preset).where(where))
@@ -86,7 +83,9 @@ async def list_presets(
     rows = await session.execute(
         select(Preset).where(where).order_by(Preset.name).offset(offset).limit(limit)
     )
-    return Listing(count=count, results=[PresetRead.of(p) for p in rows.scalars()])
+    following, previous = page_links(request, offset, limit, count)
+    results = [PresetRead.of(p) for p in rows.scalars()]
+    return Page(count=count, results=results, next=following, previous=previous)
 
 
 async def _preset_or_404(session: SessionDep, owner: str, name: str) -> Preset:
