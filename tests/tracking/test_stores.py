@@ -166,3 +166,26 @@ async def test_logs_append_and_read_in_time_order(store: ArtifactStore) -> None:
     assert [line.value for line in await store.read_logs("demo", run)] == ["a", "b", "c", "d"]
     await store.delete_run("demo", run)
     assert await store.read_logs("demo", run) == []
+
+
+async def test_following_logs_reads_only_what_each_file_gained(store: ArtifactStore) -> None:
+    run = uuid4()
+    t = [datetime(2026, 1, 1, 0, 0, s, tzinfo=UTC) for s in range(5)]
+    cursor: dict[str, int] = {}
+    assert await store.read_new_logs("demo", run, cursor) == []
+    await store.append_logs("demo", run, "main", [LogLine(timestamp=t[0], value="a")])
+    await store.append_logs("demo", run, "sdk", [LogLine(timestamp=t[1], value="b")])
+    assert [x.value for x in await store.read_new_logs("demo", run, cursor)] == ["a", "b"]
+    assert await store.read_new_logs("demo", run, cursor) == []
+    await store.append_logs("demo", run, "main", [LogLine(timestamp=t[3], value="d")])
+    await store.append_logs("demo", run, "sdk", [LogLine(timestamp=t[2], value="c")])
+    # A line from another file that is older than the last one sent is still sent.
+    assert [x.value for x in await store.read_new_logs("demo", run, cursor)] == ["c", "d"]
+    # A line still being written waits until it is complete.
+    key = run_key("demo", run, "logs/writer.jsonl")
+    whole = LogLine(timestamp=t[4], value="e").model_dump_json().encode() + b"\n"
+    await store.write_bytes(key, whole[:10])
+    assert await store.read_new_logs("demo", run, cursor) == []
+    await store.write_bytes(key, whole)
+    assert [x.value for x in await store.read_new_logs("demo", run, cursor)] == ["e"]
+    assert await store.read_new_logs("demo", run, cursor) == []

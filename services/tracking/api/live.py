@@ -45,21 +45,22 @@ async def stream_logs(
     ] = 2.0,
 ) -> AsyncIterator[ServerSentEvent]:
     async with pubsub.subscribe(live.logs_channel(run.uuid)) as subscription:
-        idle = 0.0
+        idle, cursor = 0.0, dict[str, int]()
         while True:
             # Runners write their lines to the store directly; lines sent through tracking also
-            # wake the stream up at once through the channel.
+            # wake the stream up at once through the channel. Each look reads only what the
+            # files gained since the last one.
             fresh = [
                 line
-                for line in await store.read_logs(run.project, run.uuid)
+                for line in await store.read_new_logs(run.project, run.uuid, cursor)
                 if after is None or line.timestamp > after
             ]
+            after = None  # `last_time` filters what was stored before the stream started
             for line in fresh:
                 yield ServerSentEvent(
                     data=line.model_dump(mode="json", exclude_none=True), event="log"
                 )
             if fresh:
-                after = fresh[-1].timestamp
                 idle = 0.0
             message = await subscription.get(poll)
             if message is None:

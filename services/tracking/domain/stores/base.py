@@ -71,8 +71,9 @@ class ArtifactStore(ABC):
         exists and not `overwrite` (checked before anything is read)."""
 
     @abstractmethod
-    def read(self, key: str) -> AsyncIterator[bytes]:
-        """The file's bytes in chunks; FileNotFoundError (on first use) if there is none."""
+    def read(self, key: str, offset: int = 0) -> AsyncIterator[bytes]:
+        """The file's bytes from `offset` on, in chunks; FileNotFoundError (on first use) if
+        there is none."""
 
     @abstractmethod
     async def size(self, key: str) -> int | None:
@@ -141,6 +142,25 @@ class ArtifactStore(ABC):
         for relative, _ in await self.listing(folder):
             if relative.endswith(LOG_SUFFIX):
                 lines.extend(parse_log_lines(await self.read_all(f"{folder}/{relative}")))
+        lines.sort(key=lambda line: line.timestamp)
+        return lines
+
+    async def read_new_logs(
+        self, project: str, uuid: UUID, cursor: dict[str, int]
+    ) -> list[LogLine]:
+        """The lines written since `cursor` (log file -> bytes already read), in time order;
+        `cursor` moves past them. Only what each file gained is read, up to its last complete
+        line, so following a long log costs what it grew, not its length."""
+        folder = run_key(project, uuid, LOGS)
+        lines: list[LogLine] = []
+        for relative, size in await self.listing(folder):
+            start = cursor.get(relative, 0)
+            if not relative.endswith(LOG_SUFFIX) or size <= start:
+                continue
+            data = b"".join([c async for c in self.read(f"{folder}/{relative}", start)])
+            complete = data.rfind(b"\n") + 1
+            cursor[relative] = start + complete
+            lines.extend(parse_log_lines(data[:complete]))
         lines.sort(key=lambda line: line.timestamp)
         return lines
 

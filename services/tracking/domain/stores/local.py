@@ -68,10 +68,12 @@ class LocalArtifactStore(ArtifactStore):
             raise
         return size
 
-    async def read(self, key: str) -> AsyncIterator[bytes]:
+    async def read(self, key: str, offset: int = 0) -> AsyncIterator[bytes]:
         path = self.path(key)
         handle = await asyncio.to_thread(path.open, "rb")
         try:
+            if offset:
+                await asyncio.to_thread(handle.seek, offset)
             while chunk := await asyncio.to_thread(handle.read, CHUNK):
                 yield chunk
         finally:

@@ -96,9 +96,10 @@ class S3ArtifactStore(ArtifactStore):
             raise
         return size
 
-    async def read(self, key: str) -> AsyncIterator[bytes]:
+    async def read(self, key: str, offset: int = 0) -> AsyncIterator[bytes]:
+        ranged = {"Range": f"bytes={offset}-"} if offset else {}
         try:
-            answer = await self._call("get_object", Key=self._key(key))
+            answer = await self._call("get_object", Key=self._key(key), **ranged)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from None
