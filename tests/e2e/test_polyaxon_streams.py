@@ -136,6 +136,9 @@ def test_client_tree_and_deletes(live: Live, api: ApiClient, tmp_path: Path) -> 
     work = workspace(tmp_path / "work")
     polyaxon(live, tmp_path, "ops", "upload", "-p", PROJECT, "-uid", uuid, "--path-from",
              str(work / "folder"), "--path-to", "data")  # fmt: skip
+    plx = b"step|timestamp|metric\n1|2026-11-22 16:58:51.718442+00:00|0.5\n2|2026-11-22 16:58:52+00:00|0.25\n"
+    api.upload_artifact(namespace, PROJECT, uuid, io.BytesIO(plx), filename="loss.plx",
+                        path="events/metric")  # fmt: skip
     script = FIXTURES / "artifacts_client.py"
     env = {
         "PATH": "/usr/bin:/bin",
@@ -156,6 +159,8 @@ def test_client_tree_and_deletes(live: Live, api: ApiClient, tmp_path: Path) -> 
     seen = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     assert seen["ROOT"] == "{'a.txt': 3} ['sub']"
     assert seen["SUB"] == "{'b.txt': 4} []"
+    assert seen["EVENTS"] == "[('loss', [0.5, 0.25])]"
+    assert uuid in seen["MULTI"]
     # What the client deleted is gone from Ganglion's store, and only that.
     assert stored(api, namespace, uuid, "artifacts/tree", path="data") == {
         "files": {},
