@@ -224,6 +224,12 @@ def test_tracking_inside_a_managed_run(live: Live, api: ApiClient) -> None:
     assert lineage["weights"]["kind"] == "model"
     assert lineage["weights"]["path"] == "outputs/model.bin"
     assert lineage["loss"]["summary"]["metric"]["last"] == 1 / 3
+    # System resources (collected by default, as in Polyaxon) stay apart from the metrics.
+    assert set(metrics) == {"loss", "acc"}
+    resources = api._streams.get(
+        f"/streams/v1/{namespace}/default/{PROJECT}/runs/{uuid}/resources"
+    ).json()
+    assert {"cpu", "memory"} <= {series["name"].rsplit("/", 1)[-1] for series in resources["data"]}
     weights = api._streams.get(
         f"/streams/v1/{namespace}/default/{PROJECT}/runs/{uuid}/artifact",
         params={"path": "outputs/model.bin"},
