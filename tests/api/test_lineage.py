@@ -30,6 +30,15 @@ async def test_record_replace_and_list(api: httpx.AsyncClient, project: str) -> 
     records = {r["name"]: r for r in listed["results"]}
     assert records["loss"]["summary"] == {"metric": {"count": 3, "last": 0.2}}
     assert records["data"]["is_input"] is True and records["data"]["path"] is None
+    # Exactly V1RunArtifact's fields: Polyaxon 2.18's client refuses any other.
+    assert set(records["loss"]) == {
+        "name", "kind", "path", "state", "summary", "meta_info", "run", "connection", "is_input"
+    }  # fmt: skip
+    # `polyaxon ops artifacts -l-name/-l-kind` filters with a query.
+    named = (await api.get(lineage, params={"query": "name: loss|other"})).json()
+    assert [r["name"] for r in named["results"]] == ["loss"]
+    kinds = (await api.get(lineage, params={"query": "kind: dir, name: data"})).json()
+    assert [r["name"] for r in kinds["results"]] == ["data"]
     page = (await api.get(lineage, params={"limit": 1})).json()
     assert len(page["results"]) == 1 and page["next"] is not None
     # The records go with the run.
@@ -50,3 +59,7 @@ async def test_bad_lineage(api: httpx.AsyncClient, project: str) -> None:
     )
     assert unknown.status_code == 404 and unknown.json()["detail"][0]["loc"] == ["path", "uuid"]
     assert (await api.get(lineage)).json()["count"] == 0
+    for query in ("status: done", "name", "kind:", "name: a, size: 3"):
+        bad = await api.get(lineage, params={"query": query})
+        assert bad.status_code == 422, query
+        assert bad.json()["detail"][0]["loc"] == ["query", "query"]

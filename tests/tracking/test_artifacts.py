@@ -106,6 +106,51 @@ async def test_limits_and_bad_uploads(
     assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "invalid_archive"
 
 
+async def test_folder_upload_route_and_check_path(
+    tracking: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
+    """`POST .../artifacts` is where Polyaxon's `upload_artifacts_dir` sends a folder's tar.gz
+    (options in the `json` field); a file asked for as a folder with `check_path` comes back
+    as itself."""
+    client, _ = tracking
+    _, base = await created(infra, client)
+    folder = await client.post(
+        f"{base}/artifacts",
+        files={"upload_file": ("uploadsx1.tar.gz", tar_of({"a.txt": b"a", "sub/b.txt": b"bb"}))},
+        data={"json": '{"untar": true, "path": "data/set", "overwrite": true}'},
+    )
+    assert folder.json() == {"path": "data/set"}, folder.text
+    tree = (await client.get(f"{base}/artifacts/tree", params={"path": "data/set"})).json()
+    assert tree == {"files": {"a.txt": 1}, "dirs": ["sub"], "is_done": True}
+    file = await client.get(
+        f"{base}/artifacts", params={"path": "data/set/sub/b.txt", "check_path": "true"}
+    )
+    assert file.content == b"bb" and "tar" not in file.headers["content-disposition"]
+    plain = await client.get(f"{base}/artifacts", params={"path": "data/set/sub/b.txt"})
+    assert plain.status_code == 404
+    broken = await client.post(
+        f"{base}/artifacts", files={"upload_file": ("x.tar.gz", b"not a tarball")}
+    )
+    assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "invalid_archive"
+    bad_json = await client.post(
+        f"{base}/artifacts", files={"upload_file": ("x.tar.gz", b"x")}, data={"json": "{"}
+    )
+    assert bad_json.status_code == 422 and bad_json.json()["detail"][0]["loc"] == ["body", "json"]
+    bad_flag = await client.get(f"{base}/artifacts", params={"check_path": "perhaps"})
+    assert bad_flag.status_code == 422
+    assert bad_flag.json()["detail"][0]["loc"] == ["query", "check_path"]
+    escaping = await client.post(
+        f"{base}/artifacts",
+        files={"upload_file": ("e.tar.gz", tar_of({"../../escaped.txt": b"gotcha"}))},
+    )
+    assert escaping.status_code == 422
+    outside = await client.post(
+        f"{base}/artifacts", files={"upload_file": ("x", b"x")}, data={"path": "../up"}
+    )
+    assert outside.status_code == 422 and outside.json()["detail"][0]["type"] == "unsafe_path"
+    assert not any(infra.home.rglob("escaped.txt"))
+
+
 async def test_traversal_is_refused_on_every_route(
     tracking: tuple[httpx.AsyncClient, FastAPI], infra: Infra
 ) -> None:

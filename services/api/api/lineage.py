@@ -3,15 +3,14 @@ environments), as Polyaxon's clients send them: `.../runs/{uuid}/lineage/artifac
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
-from libs.common.http import not_found
-from libs.common.ids import as_utc, new_id, utcnow
+from libs.common.http import ApiError, not_found
+from libs.common.ids import new_id, utcnow
 from services.api.api.pagination import Limit, Offset, Page, page_links
 from services.api.db import queries
 from services.api.db.tables import Run, RunArtifact
@@ -53,8 +52,6 @@ class ArtifactRead(BaseModel):
     connection: str | None
     is_input: bool
     run: str
-    created_at: datetime
-    updated_at: datetime
 
     @classmethod
     def of(cls, row: RunArtifact) -> ArtifactRead:
@@ -68,9 +65,30 @@ class ArtifactRead(BaseModel):
             connection=row.connection,
             is_input=row.is_input,
             run=row.run_uuid.hex,
-            created_at=as_utc(row.created_at),
-            updated_at=as_utc(row.updated_at),
         )
+
+
+_FILTERABLE = {"name": RunArtifact.name, "kind": RunArtifact.kind, "path": RunArtifact.path}
+
+
+def _conditions(query: str) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for part in query.split(","):
+        if not part.strip():
+            continue
+        field, sep, value = part.partition(":")
+        column = _FILTERABLE.get(field.strip())
+        values = [v.strip() for v in value.split("|") if v.strip()]
+        if not sep or column is None or not values:
+            raise ApiError(
+                422,
+                f"cannot filter lineage by {part.strip()!r}: expected name, kind or path, "
+                "then `:` and values separated by `|`",
+                loc=("query", "query"),
+                type="invalid_query",
+            )
+        conditions.append(column.in_(values))
+    return conditions
 
 
 async def _run(session: SessionDep, owner: str, project: str, uuid: RunUuid) -> Run:
@@ -131,9 +149,17 @@ async def list_lineage(
     session: SessionDep,
     offset: Offset = 0,
     limit: Limit = 100,
+    query: Annotated[
+        str | None,
+        Query(
+            description="Conditions on name, kind or path joined by `,`; `|` inside a value "
+            "means any of (`name: loss|acc`, `kind: model`), as `polyaxon ops artifacts "
+            "-l-name/-l-kind` sends them."
+        ),
+    ] = None,
 ) -> Page[ArtifactRead]:
     run = await _run(session, owner, project, uuid)
-    where = RunArtifact.run_uuid == run.uuid
+    where = and_(RunArtifact.run_uuid == run.uuid, *_conditions(query or ""))
     count = (
         await session.execute(select(func.count()).select_from(RunArtifact).where(where))
     ).scalar_one()

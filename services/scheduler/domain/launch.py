@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from libs.common.artifacts import OUTPUTS, run_path
 from libs.common.spec import CompiledOperation
+from libs.common.spec.hooks import Plugins
 from libs.common.spec.runs import JobRun, MPIJobRun, PytorchJobRun, ServiceRun, TFJobRun
 from services.scheduler.db.tables import Execution
 from services.scheduler.runners.base import Launch
@@ -23,6 +24,7 @@ def launch_of(execution: Execution, settings: SchedulerSettings) -> Launch:
         run_path(str(settings.resolved_artifacts_root), execution.project, execution.uuid)
     )
     platform = _platform_env(execution, settings, artifacts)
+    platform.update(_polyaxon_env(execution, settings, compiled.plugins or Plugins()))
     identity = Launch(
         run_uuid=execution.uuid,
         owner=execution.owner,
@@ -84,3 +86,37 @@ def _platform_env(
     if token := settings.resolved_run_token:
         env["GANGLION_TOKEN"] = token
     return env
+
+
+POLYAXON_CONTEXT_ROOT = "/tmp/plx-context"
+"""Where Polyaxon's client keeps a run's files before it syncs them; a runner that has a
+scratch folder of its own per run (the local runner) puts it there instead."""
+
+
+def _polyaxon_env(
+    execution: Execution, settings: SchedulerSettings, plugins: Plugins
+) -> dict[str, str]:
+    """What Polyaxon's own client (`from polyaxon import tracking`) reads in a managed run, as
+    Polyaxon's process agent sets it: `tracking.init()` attaches to this run. There is no
+    sidecar container to sync its event files and artifacts, so the client syncs them itself
+    through the streams API (Polyaxon's `HAS_PROCESS_SIDECAR` mode), which needs
+    `/api/v1` and `/streams/v1` on one host (the embedded app, or a proxy in front)."""
+    env = {
+        "POLYAXON_HOST": settings.run_api_url,
+        "POLYAXON_API_VERSION": "v1",
+        "POLYAXON_IS_MANAGED": "true",
+        "POLYAXON_RUN_INSTANCE": f"{execution.owner}.{execution.project}.runs.{execution.uuid.hex}",
+        "POLYAXON_HAS_PROCESS_SIDECAR": "true",
+        "POLYAXON_K8S_NAMESPACE": execution.namespace,
+        "POLYAXON_CONTEXT_ROOT": POLYAXON_CONTEXT_ROOT,
+        # Polyaxon's defaults: both on unless the operation's plugins turn them off.
+        "POLYAXON_COLLECT_ARTIFACTS": _flag(plugins.collect_artifacts),
+        "POLYAXON_COLLECT_RESOURCES": _flag(plugins.collect_resources),
+    }
+    if token := settings.resolved_run_token:
+        env["POLYAXON_AUTH_TOKEN"] = token
+    return env
+
+
+def _flag(value: bool | None) -> str:
+    return "false" if value is False else "true"

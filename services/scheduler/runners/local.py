@@ -63,13 +63,16 @@ def _stragglers(handle: Handle) -> list[int]:
     return members
 
 
-def _job_environment(launch: Launch) -> dict[str, str]:
+def _job_environment(launch: Launch, polyaxon_context: Path) -> dict[str, str]:
     # The scheduler's own GANGLION_* settings (database URLs, ...) are not the run's business.
     env = {k: v for k, v in os.environ.items() if not k.startswith("GANGLION_")}
     env.setdefault("PYTHONUNBUFFERED", "1")
     # Runs find the Python environment Ganglion runs in first, SDK included.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(launch.env)
+    # Polyaxon's client stages a run's files in `artifacts/<uuid>` under this root. The root
+    # must not name the run: the client cuts paths at the run's uuid to make them relative.
+    env["POLYAXON_CONTEXT_ROOT"] = str(polyaxon_context)
     # Also marks the run's processes (see _stragglers).
     env["GANGLION_RUN_UUID"] = launch.run_uuid.hex
     return env
@@ -83,6 +86,7 @@ class LocalRunner(Runner):
         super().__init__()
         self.state_dir = state_dir
         self._waiters: set[asyncio.Task[None]] = set()
+        self.polyaxon_context = state_dir / ".polyaxon"
 
     def _prepare(self, launch: Launch) -> tuple[Path, Path, Path, int]:
         folder = self.state_dir / launch.run_uuid.hex
@@ -116,7 +120,7 @@ class LocalRunner(Runner):
                 "main",
                 "--",
                 *launch.command,
-                env=_job_environment(launch),
+                env=_job_environment(launch, self.polyaxon_context),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=shim_log,
@@ -202,6 +206,8 @@ class LocalRunner(Runner):
 
     async def cleanup(self, handle: Handle) -> None:
         await asyncio.to_thread(shutil.rmtree, handle["state_dir"], True)
+        staged = self.polyaxon_context / "artifacts" / str(handle["run_uuid"])
+        await asyncio.to_thread(shutil.rmtree, staged, True)
 
     async def close(self) -> None:
         # Runs outlive the scheduler; only stop waiting for them.

@@ -15,7 +15,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from libs.common.http import ApiError, not_found
-from services.tracking.deps import ReadableRun, RuntimeDep, SettingsDep, StoreDep, WritableRun
+from libs.common.runtime import Runtime
+from services.tracking.deps import (
+    ReadableRun,
+    RunRef,
+    RuntimeDep,
+    SettingsDep,
+    StoreDep,
+    WritableRun,
+)
 from services.tracking.domain.multipart import End, Part, parts
 from services.tracking.domain.plx import import_event_file, is_event_file
 from services.tracking.domain.stores.base import (
@@ -27,6 +35,7 @@ from services.tracking.domain.stores.base import (
     safe_relative,
     staging_key,
 )
+from services.tracking.settings import TrackingSettings
 
 router = APIRouter(
     prefix="/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}", tags=["artifacts"]
@@ -73,6 +82,9 @@ def _options(fields: dict[str, str]) -> dict[str, object]:
     return options
 
 
+UploadPath = Annotated[str | None, Query(description="Also accepted as a form field.")]
+
+
 @router.post("/artifact")
 async def upload_artifact(
     run: WritableRun,
@@ -80,12 +92,40 @@ async def upload_artifact(
     store: StoreDep,
     settings: SettingsDep,
     runtime: RuntimeDep,
-    path: Annotated[str | None, Query(description="Also accepted as a form field.")] = None,
+    path: UploadPath = None,
 ) -> dict[str, str]:
     """Form fields `path` (folder inside the run's artifacts), `untar` (the file is a tar.gz of
     a folder), `overwrite` (default true), or the three in one `json` field as Polyaxon 2.x
     sends them, and the file in `upload_file`. The file streams to
     the store; a body over `GANGLION_TRACKING_MAX_UPLOAD_BYTES` is refused with 413."""
+    return await _upload(run, request, store, settings, runtime, path, untar_default=False)
+
+
+@router.post("/artifacts")
+async def upload_artifacts(
+    run: WritableRun,
+    request: Request,
+    store: StoreDep,
+    settings: SettingsDep,
+    runtime: RuntimeDep,
+    path: UploadPath = None,
+) -> dict[str, str]:
+    """A folder as one tar.gz (`polyaxon ops upload` of a directory, `upload_artifacts_dir`):
+    the same form as `POST .../artifact`, with `untar` true unless the form says otherwise.
+    The archive's members land under `path`."""
+    return await _upload(run, request, store, settings, runtime, path, untar_default=True)
+
+
+async def _upload(
+    run: RunRef,
+    request: Request,
+    store: ArtifactStore,
+    settings: TrackingSettings,
+    runtime: Runtime,
+    path: str | None,
+    *,
+    untar_default: bool,
+) -> dict[str, str]:
     fields: dict[str, str] = {}
     staged: str | None = None
     filename = "upload"
@@ -143,7 +183,7 @@ async def upload_artifact(
         )
     options = _options(fields)
     folder = str(options.get("path") or path or "")
-    untar = _flag(options.get("untar"), False)
+    untar = _flag(options.get("untar"), untar_default)
     overwrite = _flag(options.get("overwrite"), True)
     try:
         try:
@@ -224,10 +264,20 @@ async def _tar_gz(
 
 
 @router.get("/artifacts")
-async def download_folder(run: ReadableRun, store: StoreDep, path: PathQuery = "") -> Response:
-    """A folder of the run's artifacts as a tar.gz, streamed as it is read."""
+async def download_folder(
+    run: ReadableRun,
+    store: StoreDep,
+    path: PathQuery = "",
+    check_path: Annotated[
+        bool, Query(description="If `path` is a file, send the file itself, not a tar.gz.")
+    ] = False,
+) -> Response:
+    """A folder of the run's artifacts as a tar.gz, streamed as it is read. Polyaxon's client
+    sends `check_path=true` for a lineage entry that may be a file or a folder."""
     prefix = _key(run.project, run.uuid, path, ("query", "path"))
     files = await store.listing(prefix)
+    if not files and check_path and safe_relative(path):
+        return await download_artifact(run, store, path)
     if not files:
         raise not_found(f"folder {path!r} of run {run.uuid.hex}", ("query", "path"))
     name = (safe_relative(path).replace("/", "-") or run.uuid.hex).replace('"', "")
