@@ -142,6 +142,10 @@ def test_run_with_params_then_ls_get_statuses_and_logs(polyaxon: Polyaxon) -> No
     assert "other" not in listed.stdout and "count 1" in listed.stdout
     everything = polyaxon("ops", "ls", "-p", "counting", "-s", "created_at", "-l", "1").stdout
     assert "count 2" in everything and "first" in everything and "other" not in everything
+    second_page = polyaxon(
+        "ops", "ls", "-p", "counting", "-s", "created_at", "-l", "1", "-off", "1"
+    )
+    assert other in second_page.stdout and uuid not in second_page.stdout
 
     got = polyaxon("ops", "get", "-p", "counting", "-uid", uuid).stdout
     assert "counting" in got and "hello" in got and "succeeded" in got

@@ -123,8 +123,8 @@ def _no_transfer(project: str, destination: str) -> ApiError:
     return ApiError(
         501,
         f"transferring runs from {project!r} to {destination!r} is not supported by Ganglion: "
-        "a run stays in the project it was created in; restart it there with "
-        "`polyaxon ops restart` after copying its spec",
+        f"a run stays in the project it was created in; submit it again in {destination!r} "
+        "(`polyaxon run -p PROJECT -f ...`) instead",
         loc=("body", "project"),
         type="not_supported",
     )
