@@ -51,7 +51,7 @@ async def test_who_am_i_and_installation(api: httpx.AsyncClient) -> None:
     assert (
         installation["dist"] == "ce"
         and len(installation["key"]) == 32
-        and installation["auth"] is True
+        and installation["auth"] == ["token"]
     )
 
 

@@ -40,6 +40,8 @@ def polyaxon_cli(
         "POLYAXON_AUTH_TOKEN": token,
         "POLYAXON_NO_OP": "false",
         "POLYAXON_INTERACTIVE": "false",
+        # Wide enough that the CLI's tables print uuids and names whole.
+        "COLUMNS": "240",
     }
     return subprocess.run(
         [str(cli), *args],

@@ -202,10 +202,14 @@ class Operation(_Polyaxonfile):
 
     @model_validator(mode="after")
     def _one_reference(self) -> Operation:
-        used = [r for r in ("component", *REFERENCES) if getattr(self, r) is not None]
+        used = [r for r in REFERENCES if getattr(self, r) is not None]
         if len(used) > 1:
             names = ", ".join(type(self).model_fields[r].alias or r for r in used)
             raise ValueError(f"an operation names its component once; got {names}")
+        if used and self.component is not None:
+            # Polyaxon's CLI resolves a reference itself and sends the component along with the
+            # reference it came from: the inline component is what runs.
+            setattr(self, used[0], None)
         return self
 
     @property

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
@@ -11,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 
 from libs.common.http import ApiError, not_found
-from libs.common.ids import new_id, utcnow
+from libs.common.ids import UtcDatetime, new_id, utcnow
 from libs.common.quantities import parse_quantity
 from libs.common.queues import DEFAULT_QUEUE
 from services.api.api.pagination import Limit, Offset
@@ -44,8 +43,8 @@ class QueueRead(BaseModel):
     description: str | None
     priority: int
     concurrency: int | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @classmethod
     def of(cls, queue: QueueDefinition) -> QueueRead:

@@ -1,9 +1,9 @@
-"""Run lifecycle routes: skip, restart, copy, resume, and the bulk operations
-(`/api/v1/{owner}/{project}/runs/stop|approve|skip|delete` with `{"uuids": [...]}`)."""
+"""Run lifecycle routes: skip, restart, copy, resume, transfer, and the bulk operations
+(`/api/v1/{owner}/{project}/runs/stop|approve|skip|delete|tag|transfer` with `{"uuids": [...]}`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -23,7 +23,7 @@ from services.api.deps import (
     project_or_404,
 )
 from services.api.domain import lifecycle
-from services.api.domain.runs import approve_run, delete_run, stop_run
+from services.api.domain.runs import approve_run, delete_run, stop_run, update_run
 
 router = APIRouter(prefix="/api/v1", tags=["run lifecycle"])
 
@@ -45,6 +45,20 @@ class OverrideIn(BaseModel):
 
 class Uuids(BaseModel):
     uuids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class UuidsAndTags(Uuids):
+    """V1EntitiesTags."""
+
+    tags: list[Annotated[str, Field(min_length=1, max_length=250)]] = Field(
+        min_length=1, max_length=100
+    )
+
+
+class TransferIn(BaseModel):
+    """V1Run carrying the destination `project` (V1EntitiesTransfer adds `uuids`)."""
+
+    project: str = Field(min_length=1, max_length=150)
 
 
 class BulkResult(BaseModel):
@@ -89,6 +103,47 @@ async def delete_runs(
     owner: Owner, project: str, body: Uuids, _: CurrentUser, session: SessionDep, outbox: OutboxDep
 ) -> BulkResult:
     return await _bulk(owner, project, body, session, lambda run: delete_run(session, outbox, run))
+
+
+@router.post("/{owner}/{project}/runs/tag", response_model=BulkResult)
+async def tag_runs(
+    owner: Owner, project: str, body: UuidsAndTags, _: CurrentUser, session: SessionDep
+) -> BulkResult:
+    """Adds tags to each run, as `PATCH` with `merge` does for one."""
+
+    async def tag(run: Any) -> None:
+        update_run(run, {"tags": body.tags}, merge=True)
+
+    return await _bulk(owner, project, body, session, tag)
+
+
+def _no_transfer(project: str, destination: str) -> ApiError:
+    # A run's artifacts, logs, metrics and quota accounting are kept under its project by the
+    # tracking and scheduler services; moving them is not built yet.
+    return ApiError(
+        501,
+        f"transferring runs from {project!r} to {destination!r} is not supported by Ganglion: "
+        f"a run stays in the project it was created in; submit it again in {destination!r} "
+        "(`polyaxon run -p PROJECT -f ...`) instead",
+        loc=("body", "project"),
+        type="not_supported",
+    )
+
+
+@router.post("/{owner}/{project}/runs/transfer", status_code=501)
+async def transfer_runs(
+    owner: Owner, project: str, body: TransferIn, _: CurrentUser, session: SessionDep
+) -> None:
+    await project_or_404(session, owner, project)
+    raise _no_transfer(project, body.project)
+
+
+@router.post("/{owner}/{project}/runs/{uuid}/transfer", status_code=501)
+async def transfer(
+    owner: Owner, project: str, uuid: RunUuid, body: TransferIn, _: CurrentUser, session: SessionDep
+) -> None:
+    await run_or_404(session, await project_or_404(session, owner, project), uuid)
+    raise _no_transfer(project, body.project)
 
 
 async def _bulk(

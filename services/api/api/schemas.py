@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.common.ids import UtcDatetime
 from libs.common.lifecycle import RunStatus, StatusCondition
 from services.api.db.tables import Project, Run
 from services.api.domain.status import timeline_of
@@ -48,8 +48,8 @@ class ProjectRead(BaseModel):
     name: str
     description: str | None
     tags: list[str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
     is_public: bool
     bookmarked: bool = False
     readme: str | None
@@ -115,11 +115,11 @@ class RunRead(BaseModel):
     user: str
     owner: str
     project: str
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    schedule_at: datetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    schedule_at: UtcDatetime | None
     wait_time: float | None
     duration: float | None
     managed_by: str | None
@@ -228,4 +228,16 @@ class Installation(BaseModel):
     orgs: bool = False
     single_url: bool = True
     default_streams_url: str | None = None
-    auth: bool = True
+    auth: list[str] = ["token"]
+    """How clients authenticate (Polyaxon lists its auth providers here)."""
+
+
+class VersionRange(BaseModel):
+    min: str
+    latest: str
+
+
+class Compatibility(BaseModel):
+    """V1Compatibility: the client versions this server serves."""
+
+    cli: VersionRange

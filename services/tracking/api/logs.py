@@ -14,6 +14,10 @@ from libs.common.logs import LogLine
 from services.tracking.deps import PubSubDep, ReadableRun, SettingsDep, StoreDep, WritableRun
 from services.tracking.domain import live
 
+# Polyaxon's CLI prints only its main containers' lines unless asked for all; Ganglion's runners
+# call the main container `main`.
+POLYAXON_MAIN = "polyaxon-main"
+
 router = APIRouter(prefix="/streams/v1/{namespace}/{owner}/{project}/runs/{uuid}", tags=["logs"])
 
 
@@ -108,7 +112,11 @@ async def read_logs(
     return LogsOut(
         logs=[
             LogOut(
-                timestamp=x.timestamp, node=x.node, pod=x.pod, container=x.container, value=x.value
+                timestamp=x.timestamp,
+                node=x.node,
+                pod=x.pod,
+                container=POLYAXON_MAIN if x.container == "main" else x.container,
+                value=x.value,
             )
             for x in page
         ],

@@ -345,8 +345,18 @@ def test_matrix_values_must_fit_the_input_types() -> None:
 
 
 def test_operation_names_one_component() -> None:
-    issues = refused({"kind": "operation", "hubRef": "notify", "component": {"run": JOB}})
-    assert issues == [("", "an operation names its component once; got component, hubRef")]
+    issues = refused({"kind": "operation", "hubRef": "notify", "urlRef": "https://x/c.yaml"})
+    assert issues == [("", "an operation names its component once; got hubRef, urlRef")]
+
+
+def test_an_inline_component_wins_over_the_reference_it_was_resolved_from() -> None:
+    # What Polyaxon's CLI sends for `pathRef: job.yaml`: the file's component, and the ref.
+    operation = load_operation(
+        {"kind": "operation", "pathRef": "job.yaml", "component": {"inputs": INPUTS, "run": JOB}}
+    )
+    assert operation.path_ref is None
+    compiled = compile_operation(operation, CONTEXT).dump()
+    assert compiled["run"]["container"]["command"] == ["echo", "0.1"]
 
 
 def test_a_known_invalid_public_example() -> None:
