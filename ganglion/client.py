@@ -238,6 +238,11 @@ class ApiClient:
     def resume_run(self, project: str, uuid: str, **override: Any) -> dict[str, Any]:
         return dict(self.api("POST", f"{self.owner}/{project}/runs/{uuid}/resume", json=override))
 
+    def transfer_runs(self, project: str, uuids: list[str], destination: str) -> dict[str, Any]:
+        """Move finished runs to another project (all or none)."""
+        body = {"uuids": uuids, "project": destination}
+        return dict(self.api("POST", f"{self.owner}/{project}/runs/transfer", json=body))
+
     def bulk(self, project: str, action: str, uuids: list[str]) -> dict[str, Any]:
         """`stop`, `approve`, `skip` or `delete` several runs at once."""
         method = "DELETE" if action == "delete" else "POST"

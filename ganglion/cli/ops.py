@@ -187,6 +187,22 @@ def skip(project: str | None = ProjectOption, uid: list[str] | None = UidsOption
     _bulk("skip", "skipped", project, uid)
 
 
+@app.command("transfer")
+def transfer(
+    to: Annotated[str, typer.Option("--to", "-to", help="The project to move the runs to.")],
+    project: str | None = ProjectOption,
+    uid: list[str] | None = UidsOption,
+) -> None:
+    """Move finished runs, with their logs and artifacts, to another project."""
+    name = project_of(project)
+    with client() as api:
+        result = api.transfer_runs(name, _targets(name, uid), to)
+    for uuid in result["uuids"]:
+        echo(f"run {uuid}: moved to {to}")
+    if result["not_found"]:
+        raise UserError(f"not found in {name}: {', '.join(result['not_found'])}")
+
+
 @app.command("delete")
 def delete(
     project: str | None = ProjectOption,

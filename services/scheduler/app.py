@@ -20,7 +20,12 @@ from libs.common.ids import new_id
 from libs.common.runtime import open_runtime
 from services.scheduler.api import executions
 from services.scheduler.consumers.definitions import queue_changed, quota_changed
-from services.scheduler.consumers.runs import enqueue_submitted, run_deleted, stop_requested
+from services.scheduler.consumers.runs import (
+    enqueue_submitted,
+    run_deleted,
+    run_transferred,
+    stop_requested,
+)
 from services.scheduler.db.tables import inbox, known_tokens, outbox
 from services.scheduler.loops.dispatcher import Dispatcher, Replica
 from services.scheduler.loops.monitor import Monitor
@@ -115,6 +120,7 @@ def create_app(
             await runtime.consume("enqueue_submitted", enqueue_submitted(runtime.outbox))
             await runtime.consume("stop_requested", stop_requested(runtime.outbox))
             await runtime.consume("run_deleted", run_deleted(runtime.outbox))
+            await runtime.consume("run_transferred", run_transferred())
             await runtime.consume("token_created", remember_token(known_tokens))
             await runtime.consume("queue_changed", queue_changed(definitions_changed))
             await runtime.consume("quota_changed", quota_changed(definitions_changed))

@@ -17,7 +17,7 @@ from libs.common.http import install_error_handlers
 from libs.common.pubsub import make_pubsub
 from libs.common.runtime import open_runtime
 from services.tracking.api import artifacts, events, live, logs, metrics
-from services.tracking.consumers.runs import run_created, run_deleted
+from services.tracking.consumers.runs import run_created, run_deleted, run_transferred
 from services.tracking.db.tables import inbox, known_tokens, outbox
 from services.tracking.domain.stores import make_store
 from services.tracking.domain.summaries import SummaryPublisher
@@ -54,6 +54,7 @@ def create_app(
             runtime.extras.update(store=store, pubsub=pubsub, summaries=publisher)
             await runtime.consume("run_created", run_created(store, runtime.outbox))
             await runtime.consume("run_deleted", run_deleted(store))
+            await runtime.consume("run_transferred", run_transferred(store))
             await runtime.consume("token_created", remember_token(known_tokens))
             await runtime.run_in_background(publisher.run(), publisher.name)
             app.state.runtime = runtime

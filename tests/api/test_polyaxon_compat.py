@@ -1,5 +1,5 @@
 """What Polyaxon's clients call beyond the core run routes: the version check, bulk tags, and a
-transfer that Ganglion refuses with a reason; each with its bad input."""
+transfer of finished runs to another project; each with its bad input."""
 
 from __future__ import annotations
 
@@ -85,14 +85,48 @@ async def test_bulk_tag_bad_input(
     assert response.json()["detail"][0]["loc"] == loc
 
 
-async def test_transfer_is_refused_with_a_reason(api: httpx.AsyncClient, project: str) -> None:
-    uuid = await tracked_run(api, "stays")
-    single = await api.post(f"{RUNS}/{uuid}/transfer", json={"project": "other"})
-    assert single.status_code == 501
-    assert "not supported" in single.json()["detail"][0]["msg"]
-    bulk = await api.post(f"{RUNS}/transfer", json={"uuids": [uuid], "project": "other"})
-    assert bulk.status_code == 501
-    assert (await api.get(f"{RUNS}/{uuid}")).json()["project"] == "demo"
+async def finished_run(api: httpx.AsyncClient, name: str) -> str:
+    uuid = await tracked_run(api, name)
+    await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "running"}})
+    done = await api.post(f"{RUNS}/{uuid}/statuses", json={"condition": {"type": "succeeded"}})
+    assert done.status_code in (200, 201), done.text
+    return uuid
+
+
+async def test_a_finished_run_moves_to_another_project(
+    api: httpx.AsyncClient, project: str
+) -> None:
+    await api.post("/api/v1/default/projects/create", json={"name": "other"})
+    uuid = await finished_run(api, "moves")
+    moved = await api.post(f"{RUNS}/{uuid}/transfer", json={"project": "other"})
+    assert moved.status_code == 200, moved.text
+    assert (await api.get(f"/api/v1/default/other/runs/{uuid}")).json()["project"] == "other"
+    assert (await api.get(f"{RUNS}/{uuid}")).status_code == 404
+    first, second = await finished_run(api, "a"), await finished_run(api, "b")
+    bulk = await api.post(
+        f"{RUNS}/transfer", json={"uuids": [first, second, "0" * 32], "project": "other"}
+    )
+    assert bulk.status_code == 200, bulk.text
+    assert (bulk.json()["uuids"], bulk.json()["not_found"]) == ([first, second], ["0" * 32])
+    listed = (await api.get("/api/v1/default/other/runs")).json()
+    assert {r["uuid"] for r in listed["results"]} == {uuid, first, second}
+
+
+async def test_a_run_that_may_still_write_is_not_transferred(
+    api: httpx.AsyncClient, project: str
+) -> None:
+    await api.post("/api/v1/default/projects/create", json={"name": "other"})
+    running, finished = await tracked_run(api, "live"), await finished_run(api, "done")
+    single = await api.post(f"{RUNS}/{running}/transfer", json={"project": "other"})
+    assert single.status_code == 409 and single.json()["detail"][0]["loc"] == ["path", "uuid"]
+    assert "only a finished run can be transferred" in single.json()["detail"][0]["msg"]
+    # All or none: the finished one stays too.
+    bulk = await api.post(
+        f"{RUNS}/transfer", json={"uuids": [finished, running], "project": "other"}
+    )
+    assert bulk.status_code == 409
+    assert (await api.get(f"{RUNS}/{finished}")).json()["project"] == "demo"
+    assert (await api.get("/api/v1/default/other/runs")).json()["count"] == 0
 
 
 async def test_transfer_bad_input(api: httpx.AsyncClient, project: str) -> None:
@@ -103,5 +137,13 @@ async def test_transfer_bad_input(api: httpx.AsyncClient, project: str) -> None:
     unknown = await api.post(f"{RUNS}/{'0' * 32}/transfer", json={"project": "other"})
     assert unknown.status_code == 404
     assert unknown.json()["detail"][0]["loc"] == ["path", "uuid"]
-    nowhere = await api.post("/api/v1/default/nope/runs/transfer", json={"project": "x"})
+    nowhere = await api.post(
+        "/api/v1/default/nope/runs/transfer", json={"uuids": [uuid], "project": "x"}
+    )
     assert nowhere.status_code == 404
+    no_destination = await api.post(f"{RUNS}/{uuid}/transfer", json={"project": "nope"})
+    assert no_destination.status_code == 404
+    assert no_destination.json()["detail"][0]["loc"] == ["body", "project"]
+    no_uuids = await api.post(f"{RUNS}/transfer", json={"project": "nope"})
+    assert no_uuids.status_code == 422
+    assert no_uuids.json()["detail"][0]["loc"] == ["body", "uuids"]

@@ -254,6 +254,15 @@ def test_queues_quotas_and_the_lifecycle_verbs(
     )
     code, _, err = run_cli(capsys, "ops", "skip", "-p", "demo", "-uid", first)
     assert code == 2 and "only a run that has not started can be skipped" in one_line(err)
+    assert run_cli(capsys, "project", "create", "archive")[0] == 0
+    code, out, _ = run_cli(
+        capsys, "ops", "transfer", "-p", "demo", "-uid", first, "--to", "archive"
+    )
+    assert code == 0 and f"run {first}: moved to archive" in out
+    code, out, _ = run_cli(capsys, "ops", "transfer", "-p", "archive", "-uid", first, "-to", "demo")
+    assert code == 0
+    with ApiClient(live.url, live.token) as api:
+        assert api.get_run("demo", first)["project"] == "demo"
     code, out, _ = run_cli(capsys, "ops", "resume", "-p", "demo", "-uid", second)
     assert code == 0 and f"run {second}: compiled" in out
     run_cli(capsys, "ops", "stop", "-p", "demo", "-uid", second)

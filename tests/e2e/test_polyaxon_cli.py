@@ -261,15 +261,32 @@ def test_bulk_operations_of_the_python_client(polyaxon: Polyaxon) -> None:
     assert [r["uuid"] for r in polyaxon.api.list_runs("bulk")["results"]] == [first]
 
 
-def test_transfer_is_refused_with_a_reason(polyaxon: Polyaxon) -> None:
+def test_ops_transfer_moves_a_finished_run_with_its_logs(polyaxon: Polyaxon) -> None:
     polyaxon("project", "create", "--name", "stay")
     polyaxon("project", "create", "--name", "elsewhere")
-    uuid = polyaxon.submit("stay", "-f", "local-job.yaml", "-P", "word=t", "--approved=false")
-    refused = polyaxon("ops", "transfer", "-p", "stay", "-uid", uuid, "-to", "elsewhere", ok=False)
-    assert refused.returncode == 1
-    assert "not supported by Ganglion" in " ".join(refused.stdout.split())
-    assert polyaxon.api.get_run("stay", uuid)["project"] == "stay"
-    assert polyaxon.api.list_runs("elsewhere")["count"] == 0
+    uuid = polyaxon.submit("stay", "-f", "local-job.yaml", "-P", "word=moved")
+    polyaxon.wait_for("stay", uuid, "succeeded")
+    waiting = polyaxon.submit("stay", "-f", "local-job.yaml", "-P", "word=t", "--approved=false")
+    refused = polyaxon(
+        "ops", "transfer", "-p", "stay", "-uid", waiting, "-to", "elsewhere", ok=False
+    )
+    assert "only a finished run can be transferred" in " ".join(refused.stdout.split())
+    assert polyaxon.api.get_run("stay", waiting)["project"] == "stay"
+
+    polyaxon("ops", "transfer", "-p", "stay", "-uid", uuid, "-to", "elsewhere")
+    run = polyaxon.api.get_run("elsewhere", uuid)
+    assert run["project"] == "elsewhere"
+    assert [r["uuid"] for r in polyaxon.api.list_runs("elsewhere")["results"]] == [uuid]
+    # Tracking moves the logs and artifacts when the event reaches it; then they are served
+    # under the new project, through Polyaxon's CLI too.
+    namespace = run["settings"]["namespace"]
+    logs = wait_until(
+        lambda: polyaxon.api.get_logs(namespace, "elsewhere", uuid)["logs"], timeout=30
+    )
+    assert [line["value"] for line in logs][-1] == "moved done"
+    printed = polyaxon("ops", "logs", "-p", "elsewhere", "-uid", uuid).stdout
+    assert "moved done" in printed
+    assert not (polyaxon.live.home / "artifacts" / "stay" / uuid).exists()
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from libs.common.events.contracts import (
     RunDeleted,
     RunStopRequested,
     RunSubmitted,
+    RunTransferred,
     SchedulerRunStatusChanged,
 )
 from libs.common.ids import utcnow
@@ -331,3 +332,21 @@ def test_status_names_cover_the_table() -> None:
         "running",
         "stopping",
     }
+
+
+async def test_a_transferred_run_execution_follows_it_to_its_new_project(
+    scheduler: tuple[httpx.AsyncClient, FastAPI], infra: Infra
+) -> None:
+    client, app = scheduler
+    uuid = await submit(infra, "print('done')")
+    await reaches(client, uuid, "succeeded")
+    moved = RunTransferred(uuid=uuid, owner="default", project="other", previous_project="demo")
+    await publish(infra, Envelope.wrap(moved, subject=f"run:{uuid}"))
+    runtime: Runtime = app.state.runtime
+
+    async def followed() -> bool:
+        async with runtime.db.session() as session:
+            execution = await queries.get_execution(session, uuid)
+            return execution is not None and execution.project == "other"
+
+    await eventually(followed)

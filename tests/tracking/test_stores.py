@@ -15,7 +15,13 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from libs.common.logs import LogLine
-from services.tracking.domain.stores.base import ArtifactStore, UnsafePath, run_key, safe_relative
+from services.tracking.domain.stores.base import (
+    ArtifactStore,
+    UnsafePath,
+    run_key,
+    run_prefix,
+    safe_relative,
+)
 from services.tracking.domain.stores.local import LocalArtifactStore
 from services.tracking.domain.stores.s3 import S3ArtifactStore
 from tests.support.live import free_port
@@ -189,3 +195,23 @@ async def test_following_logs_reads_only_what_each_file_gained(store: ArtifactSt
     await store.write_bytes(key, whole)
     assert [x.value for x in await store.read_new_logs("demo", run, cursor)] == ["e"]
     assert await store.read_new_logs("demo", run, cursor) == []
+
+
+async def test_a_run_folder_moves_whole_and_a_second_move_finds_nothing(
+    store: ArtifactStore,
+) -> None:
+    run = uuid4()
+    await store.write_bytes(run_key("old", run, "outputs/model.bin"), b"weights")
+    await store.write_bytes(run_key("old", run, "logs/main.jsonl"), b"{}\n")
+    assert await store.move_tree(run_prefix("old", run), run_prefix("new", run)) == 2
+    assert await store.read_all(run_key("new", run, "outputs/model.bin")) == b"weights"
+    assert await store.listing(run_prefix("old", run)) == []
+    assert await store.move_tree(run_prefix("old", run), run_prefix("new", run)) == 0
+    # Into a folder that already holds files: file by file, the other files stay.
+    await store.write_bytes(run_key("old", run, "outputs/late.txt"), b"late")
+    assert await store.move_tree(run_prefix("old", run), run_prefix("new", run)) == 1
+    assert [p for p, _ in await store.listing(run_prefix("new", run))] == [
+        "logs/main.jsonl",
+        "outputs/late.txt",
+        "outputs/model.bin",
+    ]

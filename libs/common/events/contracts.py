@@ -137,6 +137,17 @@ class RunDeleted(Event):
     project: str
 
 
+class RunTransferred(Event):
+    """A finished run moved to another project of the same owner: its artifacts and logs move
+    with it, and every copy of the run's project follows."""
+
+    NAME = "api.run.transferred"
+    uuid: UUID
+    owner: str
+    project: str
+    previous_project: str
+
+
 class RunStatusChanged(Event):
     """The canonical status stream: every status the api applies to a run, whatever proposed it."""
 
@@ -199,6 +210,7 @@ CONTRACTS: tuple[type[Event], ...] = (
     RunSubmitted,
     RunStopRequested,
     RunDeleted,
+    RunTransferred,
     RunStatusChanged,
     SchedulerRunStatusChanged,
     MetricSummaryUpdated,

@@ -33,11 +33,13 @@ TOPOLOGY: tuple[Binding, ...] = (
     Binding("scheduler", "stop_requested", (c.RunStopRequested.routing_key(),)),
     Binding("scheduler", "run_deleted", (c.RunDeleted.routing_key(),)),
     Binding("scheduler", "token_created", (c.TokenCreated.routing_key(),)),
+    Binding("scheduler", "run_transferred", (c.RunTransferred.routing_key(),)),
     Binding("scheduler", "queue_changed", (c.QueueChanged.routing_key(),)),
     Binding("scheduler", "quota_changed", (c.QuotaChanged.routing_key(),)),
     Binding("tracking", "run_created", (c.RunCreated.routing_key(),)),
     Binding("tracking", "run_deleted", (c.RunDeleted.routing_key(),)),
     Binding("tracking", "token_created", (c.TokenCreated.routing_key(),)),
+    Binding("tracking", "run_transferred", (c.RunTransferred.routing_key(),)),
 )
 
 

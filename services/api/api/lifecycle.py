@@ -9,10 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from libs.common.http import ApiError
+from libs.common.http import ApiError, not_found
 from services.api.api.runs import run_or_404, status_of
 from services.api.api.schemas import RunRead, StatusRead
 from services.api.db import queries
+from services.api.db.tables import Project
 from services.api.deps import (
     CurrentUser,
     OutboxDep,
@@ -56,7 +57,13 @@ class UuidsAndTags(Uuids):
 
 
 class TransferIn(BaseModel):
-    """V1Run carrying the destination `project` (V1EntitiesTransfer adds `uuids`)."""
+    """V1Run carrying the destination `project`."""
+
+    project: str = Field(min_length=1, max_length=150)
+
+
+class TransferMany(Uuids):
+    """V1EntitiesTransfer."""
 
     project: str = Field(min_length=1, max_length=150)
 
@@ -117,33 +124,47 @@ async def tag_runs(
     return await _bulk(owner, project, body, session, tag)
 
 
-def _no_transfer(project: str, destination: str) -> ApiError:
-    # A run's artifacts, logs, metrics and quota accounting are kept under its project by the
-    # tracking and scheduler services; moving them is not built yet.
-    return ApiError(
-        501,
-        f"transferring runs from {project!r} to {destination!r} is not supported by Ganglion: "
-        f"a run stays in the project it was created in; submit it again in {destination!r} "
-        "(`polyaxon run -p PROJECT -f ...`) instead",
-        loc=("body", "project"),
-        type="not_supported",
-    )
-
-
-@router.post("/{owner}/{project}/runs/transfer", status_code=501)
+@router.post("/{owner}/{project}/runs/transfer", response_model=BulkResult)
 async def transfer_runs(
-    owner: Owner, project: str, body: TransferIn, _: CurrentUser, session: SessionDep
-) -> None:
-    await project_or_404(session, owner, project)
-    raise _no_transfer(project, body.project)
+    owner: Owner,
+    project: str,
+    body: TransferMany,
+    _: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+) -> BulkResult:
+    """Moves finished runs to another project of the same owner (all or none)."""
+
+    async def move(run: Any) -> None:
+        destination = await _destination(session, owner, body.project)
+        await lifecycle.transfer_run(session, outbox, run, destination)
+
+    return await _bulk(owner, project, body, session, move)
 
 
-@router.post("/{owner}/{project}/runs/{uuid}/transfer", status_code=501)
+@router.post("/{owner}/{project}/runs/{uuid}/transfer", status_code=200)
 async def transfer(
-    owner: Owner, project: str, uuid: RunUuid, body: TransferIn, _: CurrentUser, session: SessionDep
+    owner: Owner,
+    project: str,
+    uuid: RunUuid,
+    body: TransferIn,
+    _: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
 ) -> None:
-    await run_or_404(session, await project_or_404(session, owner, project), uuid)
-    raise _no_transfer(project, body.project)
+    """Moves a finished run to another project of the same owner."""
+    async with session.begin():
+        source = await project_or_404(session, owner, project)
+        run = await run_or_404(session, source, uuid, lock=True)
+        destination = await _destination(session, owner, body.project)
+        await lifecycle.transfer_run(session, outbox, run, destination)
+
+
+async def _destination(session: SessionDep, owner: str, name: str) -> Project:
+    found = await queries.get_project(session, owner, name)
+    if found is None:
+        raise not_found(f"project {owner}/{name} to transfer to", ("body", "project"))
+    return found
 
 
 async def _bulk(

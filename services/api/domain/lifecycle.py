@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.events.contracts import CopySource, RunStopRequested, run_subject
+from libs.common.events.contracts import CopySource, RunStopRequested, RunTransferred, run_subject
 from libs.common.http import ApiError
+from libs.common.ids import utcnow
 from libs.common.lifecycle import DONE, SAFE_STOP, RunStatus
 from libs.common.outbox import Outbox
 from services.api.db.tables import Project, Run, User
@@ -170,3 +171,32 @@ async def resume_run(
     )
     run.pending = None
     await submit(session, outbox, settings, run)
+
+
+async def transfer_run(
+    session: AsyncSession, outbox: Outbox, run: Run, destination: Project
+) -> None:
+    """Move a finished run to another project of its owner; tracking moves its artifacts and the
+    scheduler its execution when `api.run.transferred` reaches them. A run that may still write
+    to its folder (or be started) stays where it is: moving files under a live process loses
+    them."""
+    if destination.uuid == run.project_uuid:
+        return
+    status = RunStatus(run.status)
+    if status not in DONE:
+        raise ApiError(
+            409,
+            f"only a finished run can be transferred; this one is {status} "
+            "(stop it, or wait for it to finish)",
+            loc=("path", "uuid"),
+            type="forbidden_transition",
+        )
+    previous = run.project
+    run.project, run.project_uuid, run.updated_at = destination.name, destination.uuid, utcnow()
+    await outbox.emit(
+        session,
+        RunTransferred(
+            uuid=run.uuid, owner=run.owner, project=destination.name, previous_project=previous
+        ),
+        subject=run_subject(run.uuid),
+    )

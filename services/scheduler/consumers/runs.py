@@ -7,7 +7,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.events.contracts import RunDeleted, RunStopRequested, RunSubmitted
+from libs.common.events.contracts import (
+    RunDeleted,
+    RunStopRequested,
+    RunSubmitted,
+    RunTransferred,
+)
 from libs.common.events.envelope import Envelope
 from libs.common.ids import utcnow
 from libs.common.inbox import SessionHandler
@@ -132,5 +137,15 @@ def run_deleted(outbox: Outbox) -> SessionHandler:
         await _stop_or_tombstone(
             session, outbox, event.uuid, 1 << 30, "The run was deleted", deleted=True
         )
+
+    return handle
+
+
+def run_transferred() -> SessionHandler:
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        event = envelope.open(RunTransferred)
+        execution = await queries.get_execution(session, event.uuid, lock=True)
+        if execution is not None:
+            execution.project = event.project
 
     return handle

@@ -5,14 +5,20 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.events.contracts import ArtifactsCopied, RunCreated, RunDeleted, run_subject
+from libs.common.events.contracts import (
+    ArtifactsCopied,
+    RunCreated,
+    RunDeleted,
+    RunTransferred,
+    run_subject,
+)
 from libs.common.events.envelope import Envelope
 from libs.common.inbox import SessionHandler
 from libs.common.outbox import Outbox
 from services.tracking.db.metrics import delete_run_metrics
 from services.tracking.db.tables import RunEvent, TrackedRun
 from services.tracking.domain.runs import tracked
-from services.tracking.domain.stores.base import ArtifactStore, UnsafePath
+from services.tracking.domain.stores.base import ArtifactStore, UnsafePath, run_prefix
 
 
 def run_created(store: ArtifactStore, outbox: Outbox) -> SessionHandler:
@@ -79,5 +85,20 @@ def run_deleted(store: ArtifactStore) -> SessionHandler:
         await delete_run_metrics(session, event.uuid)
         await session.execute(delete(RunEvent).where(RunEvent.run_uuid == event.uuid))
         await store.delete_run(event.project, event.uuid)
+
+    return handle
+
+
+def run_transferred(store: ArtifactStore) -> SessionHandler:
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        event = envelope.open(RunTransferred)
+        run = await tracked(session, event.uuid)
+        if run is not None:
+            run.project = event.project
+        # Files first, then the commit: a crash in between redelivers the event, and the move
+        # carries on with what is left.
+        await store.move_tree(
+            run_prefix(event.previous_project, event.uuid), run_prefix(event.project, event.uuid)
+        )
 
     return handle

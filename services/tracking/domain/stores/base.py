@@ -164,6 +164,15 @@ class ArtifactStore(ABC):
         lines.sort(key=lambda line: line.timestamp)
         return lines
 
+    async def move_tree(self, source: str, target: str) -> int:
+        """Move every file under the folder `source` to the same place under `target`; return
+        how many moved (none when `source` is already gone, so a redelivery is harmless)."""
+        moved = 0
+        for relative, _ in await self.listing(source):
+            await self.move(f"{source}/{relative}", f"{target}/{relative}")
+            moved += 1
+        return moved
+
     async def delete_run(self, project: str, uuid: UUID) -> None:
         await self.delete_tree(run_prefix(project, uuid))
 

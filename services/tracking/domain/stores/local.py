@@ -98,6 +98,26 @@ class LocalArtifactStore(ArtifactStore):
 
         await asyncio.to_thread(rename)
 
+    async def move_tree(self, source: str, target: str) -> int:
+        """One rename when `target` does not exist yet (files being written keep their handle);
+        otherwise file by file, and the emptied folders go."""
+        origin, destination = self.path(source), self.path(target)
+
+        def rename() -> int | None:
+            if not origin.is_dir() or destination.exists():
+                return None
+            count = sum(1 for p in origin.rglob("*") if p.is_file())
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(origin, destination)
+            return count
+
+        moved = await asyncio.to_thread(rename)
+        if moved is not None:
+            return moved
+        moved = await super().move_tree(source, target)
+        await asyncio.to_thread(shutil.rmtree, origin, True)
+        return moved
+
     async def listing(self, prefix: str) -> list[tuple[str, int]]:
         folder = self.path(prefix)
 
