@@ -41,11 +41,32 @@ def _alive(handle: Handle) -> bool:
     return ticks is not None and ticks == handle.get("boot_ticks")
 
 
+def _marked_groups() -> dict[int, set[bytes]]:
+    """Live processes' groups, each with the run marks its members carry (one pass over /proc)."""
+    groups: dict[int, set[bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] == "Z":
+                continue
+            marks = [
+                v for v in (entry / "environ").read_bytes().split(b"\0") if v.startswith(_MARK)
+            ]
+            if marks:
+                groups.setdefault(int(fields[2]), set()).update(marks)
+        except (OSError, ValueError, IndexError):
+            continue
+    return groups
+
+
 def _stragglers(handle: Handle) -> list[int]:
     """Processes of the run still alive after its shim died: its process group, marked with the
     run's uuid in their environment (a group id is never reused while a member lives, and the
     mark rules out a later group that happens to get the same id)."""
-    group, mark = int(handle["pid"]), f"GANGLION_RUN_UUID={handle['run_uuid']}".encode()
+    group, mark = int(handle["pid"]), _mark(handle)
     members = []
     for entry in Path("/proc").iterdir():
         # The shim itself (the group's leader) is the supervisor, not a straggler.
@@ -61,6 +82,13 @@ def _stragglers(handle: Handle) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
     return members
+
+
+_MARK = b"GANGLION_RUN_UUID="
+
+
+def _mark(handle: Handle) -> bytes:
+    return _MARK + str(handle["run_uuid"]).encode()
 
 
 def _job_environment(launch: Launch) -> dict[str, str]:
@@ -190,11 +218,19 @@ class LocalRunner(Runner):
 
     async def list_active(self) -> list[Handle]:
         def scan() -> list[Handle]:
+            # One look at /proc for all runs, not one per run: the state folder keeps every run
+            # ever started here, and this runs every few seconds. The shim carries the mark too,
+            # so a run with a live shim or stragglers has its mark in its own group.
+            groups = _marked_groups()
+            marked = set().union(*groups.values())
             handles = []
             for path in self.state_dir.glob("*/handle.json"):
+                ended = (path.parent / "exit.json").exists()
+                if ended and _MARK + path.parent.name.encode() not in marked:
+                    continue  # nothing of it is left running
                 handle = json.loads(path.read_text())
                 live = self._observe(handle).state in (State.PENDING, State.RUNNING)
-                if live or _stragglers(handle):
+                if live or _mark(handle) in groups.get(int(handle["pid"]), set()):
                     handles.append(handle)
             return handles
 
