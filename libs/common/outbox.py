@@ -135,9 +135,13 @@ class OutboxRelay:
 
     async def drain(self) -> int:
         total = 0
-        while published := await self.run_once():
+        while True:
+            published = await self.run_once()
             total += published
-        return total
+            # A short batch emptied the table; what commits later wakes the relay again. (One
+            # more look would be a write transaction on SQLite's single writer, for nothing.)
+            if published < self.batch_size:
+                return total
 
     async def run(self) -> None:
         backoff = self.poll_interval

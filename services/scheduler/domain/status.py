@@ -10,13 +10,28 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from libs.common.db.database import request_commit_hooks
 from libs.common.events.contracts import SchedulerRunStatusChanged, run_subject
 from libs.common.ids import as_utc, utcnow
-from libs.common.lifecycle import Change, RunStatus, StatusCondition, Timeline, set_status
+from libs.common.lifecycle import ACTIVE, Change, RunStatus, StatusCondition, Timeline, set_status
 from libs.common.outbox import Outbox
 from services.scheduler.db.tables import Execution
 
 log = logging.getLogger(__name__)
+
+DISPATCH = "scheduler.dispatch"
+"""Commit topic: a run was queued or gave up its slot, so the dispatcher may start something."""
+MONITOR = "scheduler.monitor"
+"""Commit topic: the monitor has something to act on now (a start to follow, a stop to send)."""
+
+
+def wake_for(session: AsyncSession, status: RunStatus) -> None:
+    """Wake, once this commits, the loops that a move to `status` gives work: not on every commit,
+    which ran a dispatcher and a monitor round for each of their own writes."""
+    if status == RunStatus.QUEUED or status not in ACTIVE:
+        request_commit_hooks(session, DISPATCH)
+    if status in (RunStatus.STARTING, RunStatus.STOPPING):
+        request_commit_hooks(session, MONITOR)
 
 
 def timeline_of(execution: Execution) -> Timeline:
@@ -60,6 +75,7 @@ async def set_execution_status(
     execution.finished_at = timeline.finished_at
     execution.updated_at = utcnow()
     if change.decision.outcome == "transition":
+        wake_for(session, status)
         await outbox.emit(
             session,
             SchedulerRunStatusChanged(

@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass
 from uuid import UUID
 
+from libs.common.db.database import request_commit_hooks
 from libs.common.lifecycle import RunStatus
 from libs.common.loops import Loop
 from libs.common.runtime import Runtime
@@ -19,7 +20,7 @@ from services.scheduler.db import queries
 from services.scheduler.domain.decisions import plan
 from services.scheduler.domain.launch import NotExecutable, launch_of
 from services.scheduler.domain.situation import DefinitionsCache, load_situation
-from services.scheduler.domain.status import claim, set_execution_status
+from services.scheduler.domain.status import MONITOR, claim, set_execution_status
 from services.scheduler.runners.base import Launch, Runner
 from services.scheduler.settings import SchedulerSettings
 
@@ -133,5 +134,6 @@ class Dispatcher(Loop):
                 else:
                     # A stop arrived while it was starting: the monitor ends it.
                     execution.stop_requested = True
+                    request_commit_hooks(session, MONITOR)
         finally:
             self.starting.discard(uuid)

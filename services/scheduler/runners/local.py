@@ -228,7 +228,10 @@ class LocalRunner(Runner):
                 ended = (path.parent / "exit.json").exists()
                 if ended and _MARK + path.parent.name.encode() not in marked:
                     continue  # nothing of it is left running
-                handle = json.loads(path.read_text())
+                try:
+                    handle = json.loads(path.read_text())
+                except ValueError:
+                    continue  # being written: a run being started, which the database knows
                 live = self._observe(handle).state in (State.PENDING, State.RUNNING)
                 if live or _mark(handle) in groups.get(int(handle["pid"]), set()):
                     handles.append(handle)
