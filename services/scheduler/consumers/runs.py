@@ -77,8 +77,6 @@ def enqueue_submitted(outbox: Outbox) -> SessionHandler:
             submission=event.submission,
         )
         apply_submission(execution, event)
-        session.add(execution)
-        await session.flush()
         await set_execution_status(
             session,
             outbox,
@@ -87,6 +85,8 @@ def enqueue_submitted(outbox: Outbox) -> SessionHandler:
             reason="Scheduler",
             message=f"queued in {execution.queue}",
         )
+        # Added once queued: one INSERT at commit, not an INSERT and then an UPDATE.
+        session.add(execution)
 
     return handle
 
