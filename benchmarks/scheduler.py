@@ -220,7 +220,7 @@ def platform(home: Path, concurrency: int) -> PathRouter:
         create_api(ApiSettings(home=home, token=token, mode="embedded"), **shared),
         create_tracking(TrackingSettings(home=home, token=token), **shared),
         create_scheduler(
-            SchedulerSettings(home=home, token=token, concurrency=concurrency, poll_interval=0.2),
+            SchedulerSettings(home=home, token=token, concurrency=concurrency),
             **shared,
         ),
         shared=(bus,),
