@@ -41,8 +41,17 @@ def _alive(handle: Handle) -> bool:
     return ticks is not None and ticks == handle.get("boot_ticks")
 
 
+def _exit_of(folder: Path) -> dict[str, Any] | None:
+    try:
+        result: dict[str, Any] = json.loads((folder / "exit.json").read_text())
+    except FileNotFoundError:
+        return None
+    return result
+
+
 def _marked_groups() -> dict[int, set[bytes]]:
-    """Live processes' groups, each with the run marks its members carry (one pass over /proc)."""
+    """Live processes' groups, each with the run marks its members carry (one pass over /proc).
+    A group's leader (a run's shim) is left out: like `_stragglers`, this finds what outlived it."""
     groups: dict[int, set[bytes]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -50,7 +59,7 @@ def _marked_groups() -> dict[int, set[bytes]]:
         try:
             stat = (entry / "stat").read_text()
             fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] == "Z":
+            if fields[0] == "Z" or int(fields[2]) == int(entry.name):
                 continue
             marks = [
                 v for v in (entry / "environ").read_bytes().split(b"\0") if v.startswith(_MARK)
@@ -183,20 +192,20 @@ class LocalRunner(Runner):
     @staticmethod
     def _observe(handle: Handle) -> Observation:
         folder = Path(handle["state_dir"])
-        try:
-            result: dict[str, Any] = json.loads((folder / "exit.json").read_text())
-        except FileNotFoundError:
-            pass
-        else:
-            started = (folder / "started.json").exists()
-            return Observation(State.EXITED, int(result["exit_code"]), result.get("error"), started)
-        if _alive(handle):
-            started = (folder / "started.json").exists()
-            return Observation(State.RUNNING if started else State.PENDING, started=started)
-        # The shim writes exit.json before it exits: dead without one means it was killed.
-        return Observation(
-            State.GONE, message="the run's process ended without reporting an exit code"
-        )
+        ended = _exit_of(folder)
+        if ended is None:
+            if _alive(handle):
+                started = (folder / "started.json").exists()
+                return Observation(State.RUNNING if started else State.PENDING, started=started)
+            # It may have written its exit and ended between the two looks.
+            ended = _exit_of(folder)
+        if ended is None:
+            # The shim writes exit.json before it exits: dead without one means it was killed.
+            return Observation(
+                State.GONE, message="the run's process ended without reporting an exit code"
+            )
+        started = (folder / "started.json").exists()
+        return Observation(State.EXITED, int(ended["exit_code"]), ended.get("error"), started)
 
     async def stop(self, handle: Handle, *, force: bool = False) -> None:
         alive = await asyncio.to_thread(_alive, handle)
