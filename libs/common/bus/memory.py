@@ -79,14 +79,12 @@ class InMemoryBus(Bus):
     async def _work(self, queue: _Queue, callback: Handler, batch: BatchHandler | None) -> None:
         while True:
             items = [await queue.items.get()]
-            # Retries go alone, so that a failing event does not take others down with it.
-            while (
-                batch and items[-1][1] == 1 and not queue.items.empty() and len(items) < MAX_BATCH
-            ):
+            while batch and not queue.items.empty() and len(items) < MAX_BATCH:
                 items.append(queue.items.get_nowait())
             queue.busy = True
             try:
-                if len(items) > 1 and items[-1][1] == 1:
+                # Retries go alone, so that a failing event does not take others down with it.
+                if batch and len(items) > 1 and all(delivery == 1 for _, delivery in items):
                     await self._deliver_batch(queue, callback, batch, items)
                 else:
                     for data, delivery in items:
@@ -100,10 +98,9 @@ class InMemoryBus(Bus):
         self,
         queue: _Queue,
         callback: Handler,
-        batch: BatchHandler | None,
+        batch: BatchHandler,
         items: list[tuple[bytes, int]],
     ) -> None:
-        assert batch is not None
         try:
             await batch([Envelope.from_bytes(data) for data, _ in items])
         except asyncio.CancelledError:
