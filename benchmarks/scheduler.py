@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,7 +100,7 @@ def decision_pure(rounds: int = 50) -> dict[str, float]:
     }
 
 
-async def decision_from_postgres(rounds: int = 20) -> dict[str, float]:
+async def decision_from_postgres(rounds: int = 60) -> dict[str, float]:
     schema = f"bench_{uuid4().hex[:8]}"
     db = Database(PG, schema=schema, migrations=MIGRATIONS)
     await db.connect()
@@ -132,21 +135,36 @@ async def decision_from_postgres(rounds: int = 20) -> dict[str, float]:
                         kind="project", subject=project, runs=limits.runs, cpu=limits.cpu, share=1.0
                     )
                 )
+        del rows, situation
         settings = SchedulerSettings(concurrency=200)
         cache = DefinitionsCache(ttl=2.0)
-        times, everything = [], []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            async with db.read_session() as session:
-                plan(await load_situation(session, settings, cache))
-            times.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            async with db.read_session() as session:
-                plan(await load_situation(session, settings, everything=True))
-            everything.append(time.perf_counter() - start)
+
+        async def rounds_of(count: int, *, everything: bool = False) -> tuple[list[float], int]:
+            times, full_collections = [], gc.get_stats()[2]["collections"]
+            for _ in range(count):
+                start = time.perf_counter()
+                async with db.read_session() as session:
+                    plan(await load_situation(session, settings, cache, everything=everything))
+                times.append(time.perf_counter() - start)
+            return times, gc.get_stats()[2]["collections"] - full_collections
+
+        gc.collect()
+        before, before_gc = await rounds_of(rounds)
+        # What the scheduler's lifespan does once it has started (Runtime.settle_heap).
+        gc.collect()
+        gc.freeze()
+        try:
+            after, after_gc = await rounds_of(rounds)
+            everything, _ = await rounds_of(5, everything=True)
+        finally:
+            gc.unfreeze()
         return {
-            "p50": statistics.median(times),
-            "p95": percentile(times, 0.95),
+            "before_p50": statistics.median(before),
+            "before_p95": percentile(before, 0.95),
+            "before_gc": before_gc,
+            "p50": statistics.median(after),
+            "p95": percentile(after, 0.95),
+            "gc": after_gc,
             "all_p50": statistics.median(everything),
         }
     finally:
@@ -156,20 +174,44 @@ async def decision_from_postgres(rounds: int = 20) -> dict[str, float]:
         await db.dispose()
 
 
-async def spawn_time(home: Path, samples: int = 30) -> float:
+FIRST_INSTRUCTION = "import time, sys; sys.stdout.write(repr(time.monotonic()))"
+
+
+async def process_start(home: Path, samples: int = 40) -> dict[str, float]:
+    """Process start, measured apart from the scheduler: a child started like the runner starts
+    its shim (`python -I -S`, its own session), timed from the spawn call to the return of the
+    spawn (fork and exec done: what the path to `starting` contains) and to the child's first
+    instruction (its first line of Python, which reads the same system-wide monotonic clock).
+    Also the local runner's whole `start` (folders, spawn, handle), for reference."""
+    exec_done, first, runner_start = [], [], []
+    for _ in range(samples):
+        start = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-I", "-S", "-c", FIRST_INSTRUCTION,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )  # fmt: skip
+        exec_done.append(time.monotonic() - start)
+        out, _ = await process.communicate()
+        first.append(float(out) - start)
     runner = LocalRunner(home / "spawn-state")
-    times = []
     for _ in range(samples):
         uuid = uuid4()
         launch = Launch(
             uuid, "default", "bench", "ganglion", ["true"], str(home / "spawn" / uuid.hex)
         )
-        start = time.perf_counter()
+        start = time.monotonic()
         await runner.start(launch)
-        times.append(time.perf_counter() - start)
+        runner_start.append(time.monotonic() - start)
+        await asyncio.sleep(0.03)  # one at a time, as in the submit-to-starting measurement
     await asyncio.sleep(0.5)
     await runner.close()
-    return statistics.median(times)
+    return {
+        "exec_p50": statistics.median(exec_done), "exec_p95": percentile(exec_done, 0.95),
+        "first_p50": statistics.median(first), "first_p95": percentile(first, 0.95),
+        "runner_p50": statistics.median(runner_start),
+        "runner_p95": percentile(runner_start, 0.95),
+    }  # fmt: skip
 
 
 def platform(home: Path, concurrency: int) -> PathRouter:
@@ -180,7 +222,7 @@ def platform(home: Path, concurrency: int) -> PathRouter:
         create_api(ApiSettings(home=home, token=token, mode="embedded"), **shared),
         create_tracking(TrackingSettings(home=home, token=token), **shared),
         create_scheduler(
-            SchedulerSettings(home=home, token=token, concurrency=concurrency, poll_interval=0.2),
+            SchedulerSettings(home=home, token=token, concurrency=concurrency),
             **shared,
         ),
         shared=(bus,),
@@ -190,6 +232,27 @@ def platform(home: Path, concurrency: int) -> PathRouter:
 TRIVIAL = json.dumps(
     {"kind": "component", "run": {"kind": "job", "container": {"image": "x", "command": ["true"]}}}
 )
+
+
+@contextlib.contextmanager
+def timed_spawns(into: list[float]) -> Iterator[None]:
+    """Time each process the scheduler's runner spawns (the call, to exec done), so that each
+    run's submit-to-starting can be taken minus its own process start. Only measures: the call
+    is passed through unchanged."""
+    real = asyncio.create_subprocess_exec
+
+    async def timed(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        start = time.monotonic()
+        try:
+            return await real(*args, **kwargs)
+        finally:
+            into.append(time.monotonic() - start)
+
+    asyncio.create_subprocess_exec = timed
+    try:
+        yield
+    finally:
+        asyncio.create_subprocess_exec = real
 
 
 async def end_to_end(home: Path, jobs: int, concurrency: int) -> dict[str, float]:
@@ -206,28 +269,49 @@ async def end_to_end(home: Path, jobs: int, concurrency: int) -> dict[str, float
             # Submit-to-starting, one run at a time so nothing queues behind anything. Timings come
             # from the conditions' own timestamps; waiting reads the database, lightly, so the
             # measurement does not compete with what it measures.
-            overheads = []
-            for _ in range(30):
-                uuid = (await client.post(runs, json={"content": TRIVIAL})).json()["uuid"]
-                while await _status(router, uuid) not in ("succeeded", "failed"):
-                    await asyncio.sleep(0.05)
-                run = (await client.get(f"{runs}/{uuid}")).json()
-                times = {
-                    c["type"]: datetime.fromisoformat(c["last_transition_time"])
-                    for c in run["status_conditions"]
-                }
-                overheads.append((times["starting"] - times["created"]).total_seconds())
+            overheads: list[float] = []
+            steps: dict[str, list[float]] = {"queued": [], "scheduled": [], "starting": []}
+            spawns: list[float] = []
+            with timed_spawns(spawns):
+                for _ in range(40):
+                    overheads.append(await _one_run(client, router, steps))
+                    assert len(spawns) == len(overheads), "one process per run, one at a time"
             start = time.perf_counter()
             for _ in range(jobs):
                 response = await client.post(runs, json={"content": TRIVIAL})
                 assert response.status_code == 200, response.text
             submitted = time.perf_counter() - start
-            while await _count_done(router) < jobs + 30:
+            while await _count_done(router) < jobs + len(overheads):
                 await asyncio.sleep(0.2)
             elapsed = time.perf_counter() - start
             failed = await _count_done(router, status="failed")
+    beyond = [total - spawn for total, spawn in zip(overheads, spawns, strict=True)]
     return {"overhead_p50": statistics.median(overheads), "overhead_p95": percentile(overheads, 0.95),
-            "submit_seconds": submitted, "elapsed": elapsed, "failed": failed}  # fmt: skip
+            "spawn_p50": statistics.median(spawns), "spawn_p95": percentile(spawns, 0.95),
+            "beyond_p50": statistics.median(beyond), "beyond_p95": percentile(beyond, 0.95),
+            **{f"{step}_p50": statistics.median(values) for step, values in steps.items()},
+            "submit_seconds": submitted, "elapsed": elapsed, "failed": failed,
+            "measured": len(overheads)}  # fmt: skip
+
+
+async def _one_run(
+    client: httpx.AsyncClient, router: PathRouter, steps: dict[str, list[float]]
+) -> float:
+    """Submit one run, wait until it ended; its submit-to-starting, and each step's time."""
+    runs = "/api/v1/default/bench/runs"
+    uuid = (await client.post(runs, json={"content": TRIVIAL})).json()["uuid"]
+    while await _status(router, uuid) not in ("succeeded", "failed"):
+        await asyncio.sleep(0.05)
+    run = (await client.get(f"{runs}/{uuid}")).json()
+    times = {
+        c["type"]: datetime.fromisoformat(c["last_transition_time"])
+        for c in run["status_conditions"]
+    }
+    previous = times["created"]
+    for step, values in steps.items():
+        values.append((times[step] - previous).total_seconds())
+        previous = times[step]
+    return (times["starting"] - times["created"]).total_seconds()
 
 
 async def _status(router: PathRouter, uuid: str) -> str:
@@ -262,20 +346,28 @@ async def main() -> None:
     print(f"decision, 10,000 queued across 20 projects (pure): p50 {ms(pure['p50'])}, p95 {ms(pure['p95'])}; "
           f"with explanations for all: {ms(pure['explain'])}; starts {pure['started']:.0f}")  # fmt: skip
     db = await decision_from_postgres()
-    print(
-        f"dispatcher round from Postgres (read the lines' heads + decide): p50 {ms(db['p50'])}, p95 {ms(db['p95'])}; "
-        f"reading all 10,000 instead: p50 {ms(db['all_p50'])}"
-    )
+    print(f"dispatcher round from Postgres (read the lines' heads + decide), 60 rounds: "
+          f"p50 {ms(db['p50'])}, p95 {ms(db['p95'])}, full collections {db['gc']:.0f}; "
+          f"without settling the heap first: p50 {ms(db['before_p50'])}, p95 {ms(db['before_p95'])}, "
+          f"full collections {db['before_gc']:.0f}; reading all 10,000 instead: p50 {ms(db['all_p50'])}")  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
-        spawn = await spawn_time(home)
-        print(f"local runner process start (shim spawn): p50 {ms(spawn)}")
+        spawn = await process_start(home)
+        print(f"process start, spawn to exec done (in the path to starting): p50 {ms(spawn['exec_p50'])}, "
+              f"p95 {ms(spawn['exec_p95'])}; spawn to the child's first instruction: p50 {ms(spawn['first_p50'])}, "
+              f"p95 {ms(spawn['first_p95'])}; the local runner's whole start: p50 {ms(spawn['runner_p50'])}, "
+              f"p95 {ms(spawn['runner_p95'])}")  # fmt: skip
         result = await end_to_end(home, args.jobs, args.concurrency)
-    print(f"submit-to-starting (embedded): p50 {ms(result['overhead_p50'])}, p95 {ms(result['overhead_p95'])}; "
-          f"beyond process start: p50 {ms(result['overhead_p50'] - spawn)}")  # fmt: skip
+    p50, p95 = result["overhead_p50"], result["overhead_p95"]
+    print(f"submit-to-starting (embedded, {result['measured']:.0f} runs one at a time): p50 {ms(p50)}, p95 {ms(p95)} "
+          f"(created->queued p50 {ms(result['queued_p50'])}, ->scheduled {ms(result['scheduled_p50'])}, "
+          f"->starting {ms(result['starting_p50'])})")  # fmt: skip
+    print(f"  beyond process start, each run minus its own spawn (to exec done: p50 {ms(result['spawn_p50'])}, "
+          f"p95 {ms(result['spawn_p95'])}): p50 {ms(result['beyond_p50'])}, p95 {ms(result['beyond_p95'])}; "
+          f"p50 minus the p50 spawn to first instruction: {ms(p50 - spawn['first_p50'])}")  # fmt: skip
     rate = args.jobs / result["elapsed"]
     print(f"{args.jobs} trivial jobs, concurrency {args.concurrency}: submitted in {result['submit_seconds']:.1f} s, "
-          f"all done in {result['elapsed']:.1f} s ({rate:.1f} jobs/s), failed {result['failed']:.0f}")  # fmt: skip
+          f"all done in {result['elapsed']:.1f} s: throughput {rate:.1f} jobs/s; failed {result['failed']:.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":

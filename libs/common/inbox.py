@@ -10,7 +10,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.bus.base import Handler
+from libs.common.bus.base import BatchHandler, Handler
 from libs.common.db.database import Database
 from libs.common.events.envelope import Envelope
 from libs.common.ids import utcnow
@@ -50,5 +50,19 @@ def idempotent(db: Database, table: Table, consumer: str, handler: SessionHandle
         async with db.session() as session, session.begin():
             if await first_delivery(session, table, consumer, envelope.id):
                 await handler(session, envelope)
+
+    return handle
+
+
+def idempotent_batch(
+    db: Database, table: Table, consumer: str, handler: SessionHandler
+) -> BatchHandler:
+    """`idempotent` for several events in order, in one transaction: all handled or none."""
+
+    async def handle(envelopes: list[Envelope]) -> None:
+        async with db.session() as session, session.begin():
+            for envelope in envelopes:
+                if await first_delivery(session, table, consumer, envelope.id):
+                    await handler(session, envelope)
 
     return handle

@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -81,6 +83,10 @@ class Outbox:
         return len(rows.all())
 
 
+def _seqs(rows: Sequence[Any]) -> list[int]:
+    return [row.seq for row in rows]
+
+
 class OutboxRelay:
     """Publishes committed outbox rows, oldest first, then deletes them.
 
@@ -114,20 +120,34 @@ class OutboxRelay:
     async def run_once(self) -> int:
         """Publish one batch; return how many events went out."""
         table = self.outbox.table
-        async with self.db.session() as session, session.begin():
-            query = select(table.c.seq, table.c.subject, table.c.body).order_by(table.c.seq)
-            query = query.limit(self.batch_size)
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
+        query = select(table.c.seq, table.c.subject, table.c.body).order_by(table.c.seq)
+        query = query.limit(self.batch_size)
+        if self.db.is_postgres:
+            # Replicas share the table: each batch is claimed until it is published and deleted.
+            async with self.db.session() as session, session.begin():
+                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                await self._publish(rows)
+                if rows:
+                    await session.execute(delete(table).where(table.c.seq.in_(_seqs(rows))))
+            return len(rows)
+        # SQLite has one writer and one relay per file: read without the write lock, publish,
+        # then delete in a short write transaction, so the service's own writes (a claim, a
+        # status) do not wait while a batch is published. A crash in between publishes the batch
+        # again, which idempotent consumers skip.
+        async with self.db.read_session() as session:
             rows = (await session.execute(query)).all()
-            if not rows:
-                return 0
-            by_subject: dict[str, list[Envelope]] = defaultdict(list)
-            for row in rows:
-                by_subject[row.subject].append(Envelope.model_validate_json(row.body))
-            await asyncio.gather(*(self._publish_in_order(e) for e in by_subject.values()))
-            await session.execute(delete(table).where(table.c.seq.in_([r.seq for r in rows])))
+        if not rows:
+            return 0
+        await self._publish(rows)
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(table).where(table.c.seq.in_(_seqs(rows))))
         return len(rows)
+
+    async def _publish(self, rows: Sequence[Any]) -> None:
+        by_subject: dict[str, list[Envelope]] = defaultdict(list)
+        for row in rows:
+            by_subject[row.subject].append(Envelope.model_validate_json(row.body))
+        await asyncio.gather(*(self._publish_in_order(e) for e in by_subject.values()))
 
     async def _publish_in_order(self, envelopes: list[Envelope]) -> None:
         for envelope in envelopes:
@@ -135,9 +155,13 @@ class OutboxRelay:
 
     async def drain(self) -> int:
         total = 0
-        while published := await self.run_once():
+        while True:
+            published = await self.run_once()
             total += published
-        return total
+            # A short batch emptied the table; what commits later wakes the relay again. (One
+            # more look would be a write transaction on SQLite's single writer, for nothing.)
+            if published < self.batch_size:
+                return total
 
     async def run(self) -> None:
         backoff = self.poll_interval

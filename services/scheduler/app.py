@@ -27,6 +27,7 @@ from services.scheduler.consumers.runs import (
     stop_requested,
 )
 from services.scheduler.db.tables import inbox, known_tokens, outbox
+from services.scheduler.domain.status import DISPATCH, MONITOR
 from services.scheduler.loops.dispatcher import Dispatcher, Replica
 from services.scheduler.loops.monitor import Monitor
 from services.scheduler.loops.reconciler import Reconciler
@@ -105,9 +106,10 @@ def create_app(
             dispatcher = Dispatcher(runtime, settings, runner, replica)
             monitor = Monitor(runtime, settings, runner, dispatcher)
             reconciler = Reconciler(runtime, settings, runner)
-            # Whatever commits an event (a new queued run, a stop) may give both loops work.
-            runtime.db.on_commit(dispatcher.wake)
-            runtime.db.on_commit(monitor.wake)
+            # Each loop is woken by the commits that give it work (see domain/status.py), by
+            # the runner when a process ends, and otherwise polls.
+            runtime.db.on_commit(dispatcher.wake, topic=DISPATCH)
+            runtime.db.on_commit(monitor.wake, topic=MONITOR)
             runner.on_change(monitor.wake)
 
             def definitions_changed() -> None:
@@ -128,6 +130,7 @@ def create_app(
             await runtime.run_in_background(monitor.run(), "monitor")
             await runtime.run_in_background(reconciler.run(), "reconciler")
             app.state.runtime = runtime
+            runtime.settle_heap()
             yield
 
     app = FastAPI(

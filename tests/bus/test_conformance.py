@@ -137,3 +137,34 @@ async def test_unknown_queue_is_refused(bus: Bus) -> None:
 
     with pytest.raises(LookupError, match=r"svc\.nope"):
         await bus.subscribe("svc", "nope", handler)
+
+
+@pytest.mark.parametrize("batch_fails", [False, True])
+async def test_memory_bus_hands_waiting_events_to_the_batch_handler(batch_fails: bool) -> None:
+    bus = InMemoryBus(BusOptions(max_deliveries=3, retry_delay=0.1), TOPOLOGY)
+    await bus.start()
+    alone: list[Envelope] = []
+    batches: list[list[Envelope]] = []
+
+    async def one(envelope: Envelope) -> None:
+        alone.append(envelope)
+
+    async def several(envelopes: list[Envelope]) -> None:
+        batches.append(envelopes)
+        if batch_fails:
+            raise RuntimeError("the batch's transaction failed")
+
+    # Published before anyone handles them: they wait in the queue together.
+    events = [stop_event() for _ in range(5)]
+    for event in events:
+        await bus.publish(event)
+    await bus.subscribe("svc", "stops", one, batch=several)
+    await eventually(lambda: bus.idle())
+    assert [[e.id for e in b] for b in batches] == [[e.id for e in events]]
+    # A failed batch left nothing done: each event is then handled alone, in order.
+    assert [e.id for e in alone] == ([e.id for e in events] if batch_fails else [])
+    # One event alone is not held back for company.
+    last = stop_event()
+    await bus.publish(last)
+    await eventually(lambda: [e.id for e in alone][-1:] == [last.id])
+    await bus.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
@@ -10,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from libs.common.bus import BusOptions, InMemoryBus, RabbitMQBus
-from libs.common.db.database import Database
+from libs.common.db.database import Database, request_commit_hooks
 from libs.common.events import Envelope
 from libs.common.events.contracts import ProjectCreated, RunStopRequested
 from libs.common.events.topology import Binding
-from libs.common.inbox import idempotent
+from libs.common.inbox import idempotent, idempotent_batch
 from libs.common.outbox import Outbox, OutboxRelay
 from libs.common.runtime import background
 from services.api.app import MIGRATIONS
@@ -173,3 +174,53 @@ async def test_inbox_handles_each_event_once(db: Database) -> None:
     await handle(event)  # a redelivery of a handled event: skipped
     assert len(calls) == 2
     assert await count(db, inbox) == 1
+
+
+async def test_commit_hooks_run_for_the_topics_a_transaction_asked_for(db: Database) -> None:
+    calls: list[str] = []
+    db.on_commit(lambda: calls.append("any"))
+    db.on_commit(lambda: calls.append("dispatch"), topic="dispatch")
+    db.on_commit(lambda: calls.append("monitor"), topic="monitor")
+
+    async def commit(*topics: str, untargeted: bool = False, fail: bool = False) -> None:
+        with contextlib.suppress(RuntimeError):
+            async with db.session() as session, session.begin():
+                if untargeted:
+                    request_commit_hooks(session)
+                if topics:
+                    request_commit_hooks(session, *topics)
+                if fail:
+                    raise RuntimeError("rolled back")
+
+    await commit()
+    assert calls == []
+    await commit("dispatch")
+    assert calls == ["dispatch"]
+    await commit("monitor", untargeted=True)
+    assert calls == ["dispatch", "any", "monitor"]
+    await commit("dispatch", "monitor", fail=True)
+    assert calls == ["dispatch", "any", "monitor"]
+
+
+async def test_idempotent_batch_is_all_or_nothing_and_skips_handled_events(db: Database) -> None:
+    calls: list[Envelope] = []
+    failing: set[object] = set()
+
+    async def handler(session: object, envelope: Envelope) -> None:
+        calls.append(envelope)
+        if envelope.id in failing:
+            raise RuntimeError("this event fails after the others' work")
+
+    one = idempotent(db, inbox, "probe.handler", handler)  # type: ignore[arg-type]
+    several = idempotent_batch(db, inbox, "probe.handler", handler)  # type: ignore[arg-type]
+    events = [Envelope.wrap(RunStopRequested(uuid=uuid4()), subject="run:x") for _ in range(3)]
+    await one(events[0])
+    failing.add(events[2].id)
+    with pytest.raises(RuntimeError):
+        await several(events)
+    assert await count(db, inbox) == 1  # the failed batch recorded nothing
+    failing.clear()
+    calls.clear()
+    await several(events)
+    assert calls == events[1:]  # the first was handled already
+    assert await count(db, inbox) == 3

@@ -22,6 +22,8 @@ from libs.common.events.envelope import Envelope
 from libs.common.events.topology import TOPOLOGY, Binding
 
 Handler = Callable[[Envelope], Awaitable[None]]
+BatchHandler = Callable[[list[Envelope]], Awaitable[None]]
+"""Handles several events of one queue, in order, all or nothing (one transaction)."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,11 @@ class Bus(ABC):
     async def publish(self, envelope: Envelope) -> None: ...
 
     @abstractmethod
-    async def subscribe(self, consumer: str, handler: str, callback: Handler) -> None:
-        """Start handling the events of the queue `<consumer>.<handler>`."""
+    async def subscribe(
+        self, consumer: str, handler: str, callback: Handler, *, batch: BatchHandler | None = None
+    ) -> None:
+        """Start handling the events of the queue `<consumer>.<handler>`. With `batch`, a bus may
+        hand it several waiting events at once; if it fails, each goes to `callback` alone."""
 
     @abstractmethod
     async def dead_letters(self, queue: str) -> list[DeadLetter]:

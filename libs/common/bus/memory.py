@@ -4,6 +4,10 @@ Events are serialised on publish exactly as on the wire, so a payload that would
 RabbitMQ does not survive here either. Queues exist from `start()` on, before anyone subscribes,
 and buffer what is published to them. Nothing outlives the process: durability in embedded mode
 comes from each service's outbox, which keeps an event until it was published.
+
+A handler given a `batch` handler gets the first deliveries waiting in its queue together (up to
+`MAX_BATCH`), so a consumer that falls behind catches up in a few transactions instead of one per
+event; one event alone goes to the plain handler, so batching adds no delay.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from libs.common.bus.base import Bus, BusOptions, DeadLetter, Handler
+from libs.common.bus.base import BatchHandler, Bus, BusOptions, DeadLetter, Handler
 from libs.common.events.envelope import Envelope
 from libs.common.events.topology import TOPOLOGY, Binding, topic_matches
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH = 100
 
 
 @dataclass
@@ -59,22 +65,53 @@ class InMemoryBus(Bus):
             if any(topic_matches(p, envelope.routing_key) for p in queue.binding.routing_keys):
                 queue.items.put_nowait((data, 1))
 
-    async def subscribe(self, consumer: str, handler: str, callback: Handler) -> None:
+    async def subscribe(
+        self, consumer: str, handler: str, callback: Handler, *, batch: BatchHandler | None = None
+    ) -> None:
         binding = self.binding(consumer, handler)
         queue = self._queues.setdefault(binding.queue, _Queue(binding))
         if queue.worker is not None:
             raise RuntimeError(f"{binding.queue} already has a handler in this process")
-        queue.worker = asyncio.create_task(self._work(queue, callback), name=f"bus:{binding.queue}")
+        queue.worker = asyncio.create_task(
+            self._work(queue, callback, batch), name=f"bus:{binding.queue}"
+        )
 
-    async def _work(self, queue: _Queue, callback: Handler) -> None:
+    async def _work(self, queue: _Queue, callback: Handler, batch: BatchHandler | None) -> None:
         while True:
-            data, delivery = await queue.items.get()
+            items = [await queue.items.get()]
+            while batch and not queue.items.empty() and len(items) < MAX_BATCH:
+                items.append(queue.items.get_nowait())
             queue.busy = True
             try:
-                await self._deliver(queue, callback, data, delivery)
+                # Retries go alone, so that a failing event does not take others down with it.
+                if batch and len(items) > 1 and all(delivery == 1 for _, delivery in items):
+                    await self._deliver_batch(queue, callback, batch, items)
+                else:
+                    for data, delivery in items:
+                        await self._deliver(queue, callback, data, delivery)
             finally:
                 queue.busy = False
-                queue.items.task_done()
+                for _ in items:
+                    queue.items.task_done()
+
+    async def _deliver_batch(
+        self,
+        queue: _Queue,
+        callback: Handler,
+        batch: BatchHandler,
+        items: list[tuple[bytes, int]],
+    ) -> None:
+        try:
+            await batch([Envelope.from_bytes(data) for data, _ in items])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # All or nothing: nothing of the batch stayed; each event is delivered alone.
+            log.info(
+                "%s: a batch of %d failed (%r); one by one", queue.binding.queue, len(items), exc
+            )
+            for data, delivery in items:
+                await self._deliver(queue, callback, data, delivery)
 
     async def _deliver(self, queue: _Queue, callback: Handler, data: bytes, delivery: int) -> None:
         envelope = Envelope.from_bytes(data)

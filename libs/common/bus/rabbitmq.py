@@ -26,7 +26,7 @@ from aio_pika.abc import (
 )
 from pydantic import ValidationError
 
-from libs.common.bus.base import Bus, BusOptions, DeadLetter, Handler
+from libs.common.bus.base import BatchHandler, Bus, BusOptions, DeadLetter, Handler
 from libs.common.events.contracts import CONTRACTS
 from libs.common.events.envelope import Envelope
 from libs.common.events.topology import TOPOLOGY, Binding
@@ -137,7 +137,10 @@ class RabbitMQBus(Bus):
             message, routing_key=envelope.routing_key, timeout=self.publish_timeout
         )
 
-    async def subscribe(self, consumer: str, handler: str, callback: Handler) -> None:
+    async def subscribe(
+        self, consumer: str, handler: str, callback: Handler, *, batch: BatchHandler | None = None
+    ) -> None:
+        # Deliveries are acknowledged one by one: `batch` is not used.
         if self._connection is None:
             raise RuntimeError("the bus is not started")
         binding = self.binding(consumer, handler)

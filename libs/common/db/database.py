@@ -49,7 +49,7 @@ class Database:
         self._reader: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._read_sessions: async_sessionmaker[AsyncSession] | None = None
-        self._commit_hooks: list[Callable[[], None]] = []
+        self._commit_hooks: list[tuple[str | None, Callable[[], None]]] = []
         if self.is_postgres and (schema is None or not _SCHEMA.match(schema)):
             raise ValueError(f"invalid Postgres schema name {schema!r}")
 
@@ -164,13 +164,16 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        """Call `hook` after every commit of a session that asked for it (see `request_hooks`)."""
-        self._commit_hooks.append(hook)
+    def on_commit(self, hook: Callable[[], None], *, topic: str | None = None) -> None:
+        """Call `hook` after every commit of a session that asked for it (`request_commit_hooks`);
+        with a `topic`, only after commits that asked for that topic."""
+        self._commit_hooks.append((topic, hook))
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop("run_commit_hooks", False):
-            for hook in self._commit_hooks:
+        untargeted = session.info.pop("run_commit_hooks", False)
+        topics: set[str] = session.info.pop("commit_topics", set())
+        for topic, hook in self._commit_hooks:
+            if (untargeted and topic is None) or topic in topics:
                 hook()
 
 
@@ -179,6 +182,11 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     event.listen(session.sync_session, "after_commit", lambda _: callback(), once=True)
 
 
-def request_commit_hooks(session: AsyncSession) -> None:
-    """Ask for the database's commit hooks to run once this session's transaction commits."""
-    session.sync_session.info["run_commit_hooks"] = True
+def request_commit_hooks(session: AsyncSession, *topics: str) -> None:
+    """Ask for the database's commit hooks to run once this session's transaction commits: those
+    registered without a topic, or, given `topics`, those registered for one of them."""
+    info = session.sync_session.info
+    if topics:
+        info.setdefault("commit_topics", set()).update(topics)
+    else:
+        info["run_commit_hooks"] = True

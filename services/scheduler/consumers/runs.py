@@ -82,8 +82,6 @@ def enqueue_submitted(outbox: Outbox) -> SessionHandler:
             submission=event.submission,
         )
         apply_submission(execution, event)
-        session.add(execution)
-        await session.flush()
         await set_execution_status(
             session,
             outbox,
@@ -92,6 +90,8 @@ def enqueue_submitted(outbox: Outbox) -> SessionHandler:
             reason="Scheduler",
             message=f"queued in {execution.queue}",
         )
+        # Added once queued: one INSERT at commit, not an INSERT and then an UPDATE.
+        session.add(execution)
 
     return handle
 

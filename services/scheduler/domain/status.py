@@ -5,18 +5,34 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from libs.common.db.database import request_commit_hooks
 from libs.common.events.contracts import SchedulerRunStatusChanged, run_subject
 from libs.common.ids import as_utc, utcnow
-from libs.common.lifecycle import Change, RunStatus, StatusCondition, Timeline, set_status
+from libs.common.lifecycle import ACTIVE, Change, RunStatus, StatusCondition, Timeline, set_status
 from libs.common.outbox import Outbox
 from services.scheduler.db.tables import Execution
 
 log = logging.getLogger(__name__)
+
+DISPATCH = "scheduler.dispatch"
+"""Commit topic: a run was queued or gave up its slot, so the dispatcher may start something."""
+MONITOR = "scheduler.monitor"
+"""Commit topic: the monitor has something to act on now (a start to follow, a stop to send)."""
+
+
+def wake_for(session: AsyncSession, status: RunStatus) -> None:
+    """Wake, once this commits, the loops that a move to `status` gives work: not on every commit,
+    which ran a dispatcher and a monitor round for each of their own writes."""
+    if status == RunStatus.QUEUED or status not in ACTIVE:
+        request_commit_hooks(session, DISPATCH)
+    if status in (RunStatus.STARTING, RunStatus.STOPPING):
+        request_commit_hooks(session, MONITOR)
 
 
 def timeline_of(execution: Execution) -> Timeline:
@@ -60,6 +76,7 @@ async def set_execution_status(
     execution.finished_at = timeline.finished_at
     execution.updated_at = utcnow()
     if change.decision.outcome == "transition":
+        wake_for(session, status)
         await outbox.emit(
             session,
             SchedulerRunStatusChanged(
@@ -86,26 +103,53 @@ async def claim(
 ) -> bool:
     """queued -> scheduled as a compare-and-set: of two replicas claiming one run, one wins."""
     at = at or utcnow()
-    change = set_status(
-        timeline_of(execution),
+    return await compare_and_set(
+        session,
+        outbox,
+        execution,
+        RunStatus.QUEUED,
         RunStatus.SCHEDULED,
-        at=at,
         reason="Scheduler",
         message=f"claimed by {by}",
+        values={"claimed_by": by, "claimed_at": at},
+        at=at,
     )
+
+
+async def compare_and_set(
+    session: AsyncSession,
+    outbox: Outbox,
+    execution: Execution,
+    expected: RunStatus,
+    status: RunStatus,
+    *,
+    reason: str,
+    message: str,
+    values: dict[str, Any] | None = None,
+    also: tuple[ColumnElement[bool], ...] = (),
+    at: datetime | None = None,
+) -> bool:
+    """`expected` -> `status` in one UPDATE that only applies if the row still has `expected`
+    (and meets `also`), whatever `execution` was read as: no read and no row lock first. False
+    if it did not apply."""
+    at = at or utcnow()
+    if execution.status != expected.value:
+        return False
+    change = set_status(timeline_of(execution), status, at=at, reason=reason, message=message)
     if change.decision.outcome != "transition":
         return False
-    conditions = [c.model_dump(mode="json") for c in change.timeline.conditions]
+    timeline = change.timeline
     values = {
-        "status": RunStatus.SCHEDULED.value,
-        "status_conditions": conditions,
-        "claimed_by": by,
-        "claimed_at": at,
+        **(values or {}),
+        "status": status.value,
+        "status_conditions": [c.model_dump(mode="json") for c in timeline.conditions],
+        "started_at": timeline.started_at,
+        "finished_at": timeline.finished_at,
         "updated_at": at,
     }
     result = await session.execute(
         update(Execution)
-        .where(Execution.uuid == execution.uuid, Execution.status == RunStatus.QUEUED.value)
+        .where(Execution.uuid == execution.uuid, Execution.status == expected.value, *also)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -113,14 +157,15 @@ async def claim(
         return False
     for key, value in values.items():
         set_committed_value(execution, key, value)
+    wake_for(session, status)
     await outbox.emit(
         session,
         SchedulerRunStatusChanged(
             uuid=execution.uuid,
-            status=RunStatus.SCHEDULED,
-            previous=RunStatus.QUEUED,
-            reason="Scheduler",
-            message=f"claimed by {by}",
+            status=status,
+            previous=expected,
+            reason=reason,
+            message=message,
             transitioned_at=at,
             submission=execution.submission,
         ),

@@ -12,14 +12,21 @@ import socket
 from dataclasses import dataclass
 from uuid import UUID
 
+from libs.common.db.database import request_commit_hooks
 from libs.common.lifecycle import RunStatus
 from libs.common.loops import Loop
 from libs.common.runtime import Runtime
 from services.scheduler.db import queries
+from services.scheduler.db.tables import Execution
 from services.scheduler.domain.decisions import plan
 from services.scheduler.domain.launch import NotExecutable, launch_of
 from services.scheduler.domain.situation import DefinitionsCache, load_situation
-from services.scheduler.domain.status import claim, set_execution_status
+from services.scheduler.domain.status import (
+    MONITOR,
+    claim,
+    compare_and_set,
+    set_execution_status,
+)
 from services.scheduler.runners.base import Launch, Runner
 from services.scheduler.settings import SchedulerSettings
 
@@ -62,19 +69,18 @@ class Dispatcher(Loop):
         # after it, so other replicas take their turn meanwhile.
         async with self.runtime.coordinator.hold("scheduler:dispatch", ttl=60) as held:
             claimed = await self._claim() if held else []
-        for uuid, launch in claimed:
-            await self._start(uuid, launch)
+        for execution, launch in claimed:
+            await self._start(execution, launch)
 
-    async def _claim(self) -> list[tuple[UUID, Launch]]:
+    async def _claim(self) -> list[tuple[Execution, Launch]]:
         """Claim what the decision starts, and prepare each launch in the same transaction."""
         db, outbox = self.runtime.db, self.runtime.outbox
-        # Decide on a read session: most rounds start nothing and need no write lock.
-        async with db.read_session() as session:
-            decision = plan(await load_situation(session, self.settings, self.definitions))
-        if not decision.start:
-            return []
-        claimed: list[tuple[UUID, Launch]] = []
+        claimed: list[tuple[Execution, Launch]] = []
+        # Decide and claim in one transaction: rounds are woken by what gives them work, so most
+        # start something, and a separate read transaction first was one more on the way to
+        # `starting`. Each claim is still a compare-and-set on the queued status.
         async with db.session() as session, session.begin():
+            decision = plan(await load_situation(session, self.settings, self.definitions))
             for uuid in decision.start:
                 execution = await queries.get_execution(session, uuid)
                 if execution is None or not await claim(
@@ -82,7 +88,7 @@ class Dispatcher(Loop):
                 ):
                     continue
                 try:
-                    claimed.append((uuid, launch_of(execution, self.settings)))
+                    claimed.append((execution, launch_of(execution, self.settings)))
                 except NotExecutable as exc:
                     await set_execution_status(
                         session,
@@ -92,11 +98,11 @@ class Dispatcher(Loop):
                         reason="NotExecutable",
                         message=str(exc),
                     )
-        self.starting.update(uuid for uuid, _ in claimed)
+        self.starting.update(execution.uuid for execution, _ in claimed)
         return claimed
 
-    async def _start(self, uuid: UUID, launch: Launch) -> None:
-        db, outbox = self.runtime.db, self.runtime.outbox
+    async def _start(self, claimed: Execution, launch: Launch) -> None:
+        db, outbox, uuid = self.runtime.db, self.runtime.outbox, claimed.uuid
         try:
             try:
                 handle = await self.runner.start(launch)
@@ -115,6 +121,22 @@ class Dispatcher(Loop):
                         )
                 return
             async with db.session() as session, session.begin():
+                # Most starts: the run is still as this replica claimed it, and one compare-and-set
+                # records it.
+                values = {"handle": handle, "runner": self.runner.kind}
+                mine = (Execution.claimed_by == self.replica.id,)
+                if await compare_and_set(
+                    session,
+                    outbox,
+                    claimed,
+                    RunStatus.SCHEDULED,
+                    RunStatus.STARTING,
+                    reason="Runner",
+                    message=f"started by the {self.runner.kind} runner",
+                    values=values,
+                    also=mine,
+                ):
+                    return
                 execution = await queries.get_execution(session, uuid, lock=True)
                 if execution is None:
                     await self.runner.stop(handle, force=True)
@@ -133,5 +155,6 @@ class Dispatcher(Loop):
                 else:
                     # A stop arrived while it was starting: the monitor ends it.
                     execution.stop_requested = True
+                    request_commit_hooks(session, MONITOR)
         finally:
             self.starting.discard(uuid)

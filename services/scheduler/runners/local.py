@@ -41,11 +41,41 @@ def _alive(handle: Handle) -> bool:
     return ticks is not None and ticks == handle.get("boot_ticks")
 
 
+def _exit_of(folder: Path) -> dict[str, Any] | None:
+    try:
+        result: dict[str, Any] = json.loads((folder / "exit.json").read_text())
+    except FileNotFoundError:
+        return None
+    return result
+
+
+def _marked_groups() -> dict[int, set[bytes]]:
+    """Live processes' groups, each with the run marks its members carry (one pass over /proc).
+    A group's leader (a run's shim) is left out: like `_stragglers`, this finds what outlived it."""
+    groups: dict[int, set[bytes]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] == "Z" or int(fields[2]) == int(entry.name):
+                continue
+            marks = [
+                v for v in (entry / "environ").read_bytes().split(b"\0") if v.startswith(_MARK)
+            ]
+            if marks:
+                groups.setdefault(int(fields[2]), set()).update(marks)
+        except (OSError, ValueError, IndexError):
+            continue
+    return groups
+
+
 def _stragglers(handle: Handle) -> list[int]:
     """Processes of the run still alive after its shim died: its process group, marked with the
     run's uuid in their environment (a group id is never reused while a member lives, and the
     mark rules out a later group that happens to get the same id)."""
-    group, mark = int(handle["pid"]), f"GANGLION_RUN_UUID={handle['run_uuid']}".encode()
+    group, mark = int(handle["pid"]), _mark(handle)
     members = []
     for entry in Path("/proc").iterdir():
         # The shim itself (the group's leader) is the supervisor, not a straggler.
@@ -61,6 +91,13 @@ def _stragglers(handle: Handle) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
     return members
+
+
+_MARK = b"GANGLION_RUN_UUID="
+
+
+def _mark(handle: Handle) -> bytes:
+    return _MARK + str(handle["run_uuid"]).encode()
 
 
 def _job_environment(launch: Launch, polyaxon_context: Path) -> dict[str, str]:
@@ -159,20 +196,20 @@ class LocalRunner(Runner):
     @staticmethod
     def _observe(handle: Handle) -> Observation:
         folder = Path(handle["state_dir"])
-        try:
-            result: dict[str, Any] = json.loads((folder / "exit.json").read_text())
-        except FileNotFoundError:
-            pass
-        else:
-            started = (folder / "started.json").exists()
-            return Observation(State.EXITED, int(result["exit_code"]), result.get("error"), started)
-        if _alive(handle):
-            started = (folder / "started.json").exists()
-            return Observation(State.RUNNING if started else State.PENDING, started=started)
-        # The shim writes exit.json before it exits: dead without one means it was killed.
-        return Observation(
-            State.GONE, message="the run's process ended without reporting an exit code"
-        )
+        ended = _exit_of(folder)
+        if ended is None:
+            if _alive(handle):
+                started = (folder / "started.json").exists()
+                return Observation(State.RUNNING if started else State.PENDING, started=started)
+            # It may have written its exit and ended between the two looks.
+            ended = _exit_of(folder)
+        if ended is None:
+            # The shim writes exit.json before it exits: dead without one means it was killed.
+            return Observation(
+                State.GONE, message="the run's process ended without reporting an exit code"
+            )
+        started = (folder / "started.json").exists()
+        return Observation(State.EXITED, int(ended["exit_code"]), ended.get("error"), started)
 
     async def stop(self, handle: Handle, *, force: bool = False) -> None:
         alive = await asyncio.to_thread(_alive, handle)
@@ -194,11 +231,22 @@ class LocalRunner(Runner):
 
     async def list_active(self) -> list[Handle]:
         def scan() -> list[Handle]:
+            # One look at /proc for all runs, not one per run: the state folder keeps every run
+            # ever started here, and this runs every few seconds. The shim carries the mark too,
+            # so a run with a live shim or stragglers has its mark in its own group.
+            groups = _marked_groups()
+            marked = set().union(*groups.values())
             handles = []
             for path in self.state_dir.glob("*/handle.json"):
-                handle = json.loads(path.read_text())
+                ended = (path.parent / "exit.json").exists()
+                if ended and _MARK + path.parent.name.encode() not in marked:
+                    continue  # nothing of it is left running
+                try:
+                    handle = json.loads(path.read_text())
+                except ValueError:
+                    continue  # being written: a run being started, which the database knows
                 live = self._observe(handle).state in (State.PENDING, State.RUNNING)
-                if live or _stragglers(handle):
+                if live or _mark(handle) in groups.get(int(handle["pid"]), set()):
                     handles.append(handle)
             return handles
 
