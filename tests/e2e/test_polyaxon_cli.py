@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ganglion.client import ApiClient, GanglionError
 from tests.support.live import Live, embedded
@@ -310,3 +311,41 @@ def test_sweeps_and_dags_wait_compiled_with_a_reason(
     statuses = " ".join(polyaxon("ops", "statuses", "-p", project, "-uid", uuid).stdout.split())
     assert "Latest status: compiled" in statuses and "NoController" in statuses
     assert polyaxon.api.list_runs(project)["count"] == 1  # no trials or steps were started
+
+
+SHARED = Path(__file__).parents[1] / "fixtures" / "polyaxonfiles"
+
+
+@pytest.mark.parametrize(
+    ("polyaxonfile", "params", "inputs"),
+    [
+        ("01-simple-job.yaml", [], {}),
+        ("02-job-with-inputs.yaml", ["-P", "epochs=3", "-P", "dropout=0.5"], None),
+        ("09-schedule-cron-dag.yaml", [], None),
+    ],
+)
+def test_the_shared_polyaxonfiles_the_cli_reads_offline_are_accepted_as_written(
+    polyaxon: Polyaxon, polyaxonfile: str, params: list[str], inputs: dict[str, Any] | None
+) -> None:
+    """Polyaxon's quick-start files (those without a urlRef the CLI would fetch from GitHub):
+    submitted unchanged, with -P, they are stored compiled with their inputs cast. They need the
+    quick-start image and a git clone to run to the end, so each is stopped once stored."""
+    project = "shared-" + polyaxonfile.split("-")[0]
+    polyaxon("project", "create", "--name", project)
+    shutil.copy(SHARED / polyaxonfile, polyaxon.work / polyaxonfile)
+    uuid = polyaxon.submit(project, "-f", polyaxonfile, *params)
+    run = polyaxon.api.get_run(project, uuid)
+    source = (SHARED / polyaxonfile).read_text()
+    compiled = json.loads(run["content"])
+    assert compiled["kind"] == "compiled_operation"
+    written = yaml.safe_load(source)
+    assert run["name"] == (written.get("name") or written.get("component", {}).get("name"))
+    if polyaxonfile.startswith("02"):
+        assert run["inputs"]["epochs"] == 3 and run["inputs"]["dropout"] == 0.5
+        assert run["inputs"]["learning_rate"] == 0.001  # the input's default
+    elif inputs is not None:
+        assert run["inputs"] == inputs
+    if polyaxonfile.startswith("09"):
+        assert compiled["schedule"]["kind"] == "cron" and run["status"] == "compiled"
+    polyaxon("ops", "stop", "-p", project, "-uid", uuid, "--yes")
+    polyaxon.wait_for(project, uuid, *DONE)
